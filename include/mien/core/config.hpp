@@ -1,0 +1,20 @@
+#pragma once
+// Build switches shared by every mien header.
+//
+// MIEN_WITH_CUDA: device tensors and the CUDA backend exist. It defaults to "compiled by nvcc"; the CMake
+// option MIEN_CUDA sets it for a whole project so that plain C++ translation units and CUDA ones agree on
+// it (they must: Tensor and Context have device members only when it is 1).
+#ifndef MIEN_WITH_CUDA
+#if defined(__CUDACC__)
+#define MIEN_WITH_CUDA 1
+#else
+#define MIEN_WITH_CUDA 0
+#endif
+#endif
+
+// Functions that pure index and arithmetic helpers share between host code, device code and CPU tests.
+#if defined(__CUDACC__)
+#define MIEN_HD __host__ __device__ __forceinline__
+#else
+#define MIEN_HD inline
+#endif

@@ -1,0 +1,31 @@
+#pragma once
+// One Adam step on one parameter tensor (Kingma & Ba 2015, in the form Keras uses):
+//   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g²;  p -= step_size m / (sqrt(v) + eps)
+// step_size already folds in the learning-rate decay and the bias correction (see optim/adam.hpp).
+#include "mien/cpu/adam.hpp"
+#include "mien/ops/dispatch.hpp"
+#if defined(__CUDACC__)
+#include "mien/kernels/adam.cuh"
+#endif
+
+namespace mien::ops {
+
+template <class T>
+struct AdamStep {
+  T step_size;
+  T beta1;
+  T beta2;
+  T eps;
+};
+
+template <class T>
+void adam_update(Context& ctx, Tensor<T>& param, const Tensor<T>& grad, Tensor<T>& m, Tensor<T>& v,
+                 const AdamStep<T>& step) {
+  check_arg(grad.shape() == param.shape() && m.shape() == param.shape() && v.shape() == param.shape(), "adam_update",
+            "parameter ", param.shape(), ", gradient ", grad.shape(), ", moments ", m.shape(), " and ", v.shape(),
+            " must match");
+  check_same_device("adam_update", param, grad, m, v);
+  MIEN_DISPATCH(param.device(), adam_update, ctx, param, grad, m, v, step);
+}
+
+}  // namespace mien::ops

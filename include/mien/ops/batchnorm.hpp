@@ -1,0 +1,62 @@
+#pragma once
+// Batch normalization per channel: over (N, H, W) for NCHW maps, over N for [N, F] features (F channels).
+// Keras semantics: running = momentum * running + (1 - momentum) * batch statistic, with the biased batch
+// variance, and y = gamma * (x - mean) / sqrt(var + eps) + beta.
+#include "mien/cpu/batchnorm.hpp"
+#include "mien/ops/dispatch.hpp"
+#if defined(__CUDACC__)
+#include "mien/kernels/batchnorm.cuh"
+#endif
+
+namespace mien::ops {
+
+template <class T>
+void check_batchnorm_params(const char* op, const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>& beta) {
+  check_arg(x.shape().rank() == 2 || x.shape().rank() == 4, op, "input must be [N, F] or NCHW, got ", x.shape());
+  check_shape(gamma, Shape{x.shape().c()}, op, "gamma");
+  check_shape(beta, Shape{x.shape().c()}, op, "beta");
+}
+
+// Training: normalizes with the batch statistics, updates the running ones, and saves the batch mean and
+// 1 / sqrt(var + eps) per channel for the backward pass.
+template <class T>
+void batchnorm_forward_train(Context& ctx, const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>& beta,
+                             Tensor<T>& running_mean, Tensor<T>& running_var, T momentum, T eps, Tensor<T>& y,
+                             Tensor<T>& saved_mean, Tensor<T>& saved_invstd) {
+  check_batchnorm_params("batchnorm_forward_train", x, gamma, beta);
+  check_shape(running_mean, gamma.shape(), "batchnorm_forward_train", "running mean");
+  check_shape(running_var, gamma.shape(), "batchnorm_forward_train", "running variance");
+  check_same_device("batchnorm_forward_train", x, gamma, beta, running_mean, running_var);
+  check_arg(x.shape().numel() / x.shape().c() > 1, "batchnorm_forward_train",
+            "needs more than one value per channel to compute batch statistics, got ", x.shape());
+  y.resize(x.shape(), x.device());
+  saved_mean.resize(gamma.shape(), x.device());
+  saved_invstd.resize(gamma.shape(), x.device());
+  MIEN_DISPATCH(x.device(), batchnorm_forward_train, ctx, x, gamma, beta, running_mean, running_var, momentum, eps,
+                y, saved_mean, saved_invstd);
+}
+
+// Inference: normalizes with the running statistics.
+template <class T>
+void batchnorm_forward_infer(Context& ctx, const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>& beta,
+                             const Tensor<T>& running_mean, const Tensor<T>& running_var, T eps, Tensor<T>& y) {
+  check_batchnorm_params("batchnorm_forward_infer", x, gamma, beta);
+  check_same_device("batchnorm_forward_infer", x, gamma, beta, running_mean, running_var);
+  y.resize(x.shape(), x.device());
+  MIEN_DISPATCH(x.device(), batchnorm_forward_infer, ctx, x, gamma, beta, running_mean, running_var, eps, y);
+}
+
+// Backward of the training-mode forward. Overwrites dx, dgamma, dbeta.
+template <class T>
+void batchnorm_backward(Context& ctx, const Tensor<T>& x, const Tensor<T>& dy, const Tensor<T>& gamma,
+                        const Tensor<T>& saved_mean, const Tensor<T>& saved_invstd, Tensor<T>& dx, Tensor<T>& dgamma,
+                        Tensor<T>& dbeta) {
+  check_arg(dy.shape() == x.shape(), "batchnorm_backward", "gradient ", dy.shape(), " vs input ", x.shape());
+  check_same_device("batchnorm_backward", x, dy, gamma, saved_mean, saved_invstd);
+  dx.resize(x.shape(), x.device());
+  dgamma.resize(gamma.shape(), x.device());
+  dbeta.resize(gamma.shape(), x.device());
+  MIEN_DISPATCH(x.device(), batchnorm_backward, ctx, x, dy, gamma, saved_mean, saved_invstd, dx, dgamma, dbeta);
+}
+
+}  // namespace mien::ops

@@ -1,0 +1,34 @@
+#pragma once
+// Small whole-tensor utilities the layers and the trainer need on either device.
+#include <cstdint>
+
+#include "mien/cpu/elementwise.hpp"
+#include "mien/ops/dispatch.hpp"
+#if defined(__CUDACC__)
+#include "mien/kernels/elementwise.cuh"
+#endif
+
+namespace mien::ops {
+
+// y = a + b (same shapes).
+template <class T>
+void add(Context& ctx, const Tensor<T>& a, const Tensor<T>& b, Tensor<T>& y) {
+  check_arg(a.shape() == b.shape(), "add", "shapes ", a.shape(), " and ", b.shape(), " differ");
+  check_same_device("add", a, b);
+  y.resize(a.shape(), a.device());
+  MIEN_DISPATCH(a.device(), add, ctx, a, b, y);
+}
+
+// x = value everywhere.
+template <class T>
+void fill(Context& ctx, Tensor<T>& x, T value) {
+  MIEN_DISPATCH(x.device(), fill, ctx, x, value);
+}
+
+// How many elements are NaN or infinite (the trainer's fault detector). Synchronizes with the device.
+template <class T>
+std::int64_t count_nonfinite(Context& ctx, const Tensor<T>& x) {
+  MIEN_DISPATCH_RETURN(x.device(), count_nonfinite, ctx, x);
+}
+
+}  // namespace mien::ops

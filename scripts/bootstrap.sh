@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything mien's build, tests and examples need, from Debian's packages.
+# Idempotent: packages already present are skipped, so a second run costs seconds.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libeigen3-dev        # CPU backend
+  catch2               # tests (Debian ships Catch2 2.13)
+  libstb-dev           # image decode/encode
+  libcli11-dev         # example programs' flags
+  nlohmann-json3-dev   # configs, metrics, checkpoints' headers
+  libfmt-dev           # formatting in examples and benchmarks
+  gnuplot-nox          # training curves and metric charts
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "bootstrap: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "bootstrap: all packages present"
+fi
