@@ -206,6 +206,11 @@ class Tensor {
     detail::copy_bytes(v.data(), Device::cpu, data(), device_, bytes());
     return v;
   }
+  // Takes src's shape and values, keeping this tensor's device (the host-to-GPU batch upload).
+  void copy_from(const Tensor& src) {
+    resize(src.shape());
+    detail::copy_bytes(data(), device_, src.data(), src.device_, bytes());
+  }
   void copy_from_host(const T* src, std::size_t count) {
     check_arg(count == numel(), "Tensor::copy_from_host", "got ", count, " values for shape ", shape_);
     detail::copy_bytes(data(), device_, src, Device::cpu, bytes());

@@ -1,0 +1,247 @@
+#pragma once
+// The checkpoint file format, version 1 (all integers little-endian):
+//
+//   "MIENCKPT"            8-byte magic
+//   u32 version           format version (1)
+//   u64 header_bytes      length of the JSON header
+//   header                JSON: {"meta": {...}, "tensors": [{"name", "shape", "offset"}...]}
+//   data                  float32 values of every tensor, back to back, at the listed offsets (in floats)
+//   u32 crc32             CRC-32 (IEEE) of every byte before it
+//
+// meta is free-form JSON owned by the caller (the trainer stores the architecture config, class names, epoch,
+// optimizer state counters, metrics). Writes are atomic: a temporary file in the same folder, fsync, rename —
+// a crash or a full disk leaves the previous checkpoint intact. Reads check magic, version, sizes and the CRC
+// before anything is used, so a truncated or corrupt file is reported, never half-loaded.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mien/core/error.hpp"
+#include "mien/core/tensor.hpp"
+#include "mien/layers/layer.hpp"
+
+namespace mien {
+
+constexpr char checkpoint_magic[8] = {'M', 'I', 'E', 'N', 'C', 'K', 'P', 'T'};
+constexpr std::uint32_t checkpoint_version = 1;
+
+namespace detail {
+
+inline std::uint32_t crc32_update(std::uint32_t crc, const unsigned char* data, std::size_t n) {
+  static const std::array<std::uint32_t, 256> table = [] {
+    std::array<std::uint32_t, 256> t{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+      std::uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  crc = ~crc;
+  for (std::size_t i = 0; i < n; ++i) crc = table[(crc ^ data[i]) & 0xFFu] ^ (crc >> 8);
+  return ~crc;
+}
+
+template <class U>
+void put(std::string& out, U value) {
+  unsigned char bytes[sizeof(U)];
+  for (std::size_t i = 0; i < sizeof(U); ++i) bytes[i] = static_cast<unsigned char>(value >> (8 * i));
+  out.append(reinterpret_cast<const char*>(bytes), sizeof(U));
+}
+
+template <class U>
+U get(const std::string& in, std::size_t at) {
+  U value = 0;
+  for (std::size_t i = 0; i < sizeof(U); ++i) value |= static_cast<U>(static_cast<unsigned char>(in[at + i])) << (8 * i);
+  return value;
+}
+
+// Writes bytes to path atomically: path.tmp, fsync, rename, fsync of the folder.
+inline void write_file_atomically(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw IoError("cannot create '" + tmp + "': " + std::strerror(errno));
+  std::size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      std::remove(tmp.c_str());
+      throw IoError("cannot write '" + tmp + "': " + why + " (the previous checkpoint, if any, is untouched)");
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    throw IoError("cannot flush '" + tmp + "': " + why + " (the previous checkpoint, if any, is untouched)");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    throw IoError("cannot rename '" + tmp + "' to '" + path + "': " + why);
+  }
+  const std::string::size_type slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+}  // namespace detail
+
+// A named float tensor to store; the pointer must stay valid during save_checkpoint.
+struct NamedTensor {
+  std::string name;
+  const Tensor<float>* tensor;
+};
+
+// Writes meta and the tensors (on any device; device tensors are copied to the host first).
+inline void save_checkpoint(const std::string& path, const nlohmann::json& meta, const std::vector<NamedTensor>& tensors) {
+  nlohmann::json index = nlohmann::json::array();
+  std::uint64_t offset = 0;
+  for (const NamedTensor& t : tensors) {
+    std::vector<std::int64_t> shape;
+    for (int d = 0; d < t.tensor->shape().rank(); ++d) shape.push_back(t.tensor->shape()[d]);
+    index.push_back({{"name", t.name}, {"shape", shape}, {"offset", offset}});
+    offset += t.tensor->numel();
+  }
+  const std::string header = nlohmann::json{{"meta", meta}, {"tensors", index}}.dump();
+
+  std::string bytes(checkpoint_magic, sizeof(checkpoint_magic));
+  detail::put<std::uint32_t>(bytes, checkpoint_version);
+  detail::put<std::uint64_t>(bytes, header.size());
+  bytes += header;
+  bytes.reserve(bytes.size() + offset * sizeof(float) + 4);
+  for (const NamedTensor& t : tensors) {
+    const std::vector<float> values = t.tensor->to_vector();
+    for (float v : values) {
+      std::uint32_t bits;
+      std::memcpy(&bits, &v, sizeof bits);
+      detail::put<std::uint32_t>(bytes, bits);
+    }
+  }
+  detail::put<std::uint32_t>(bytes, detail::crc32_update(0, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()));
+  detail::write_file_atomically(path, bytes);
+}
+
+// A checkpoint read into host memory, fully validated.
+struct Checkpoint {
+  nlohmann::json meta;
+  std::vector<std::pair<std::string, Tensor<float>>> tensors;
+
+  const Tensor<float>* find(const std::string& name) const {
+    for (const auto& t : tensors)
+      if (t.first == name) return &t.second;
+    return nullptr;
+  }
+};
+
+inline Checkpoint read_checkpoint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError("cannot open checkpoint '" + path + "': " + std::strerror(errno));
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto fail = [&](const std::string& why) -> IoError { return IoError("checkpoint '" + path + "': " + why); };
+
+  constexpr std::size_t fixed = sizeof(checkpoint_magic) + 4 + 8;
+  if (bytes.size() < fixed + 4 || std::memcmp(bytes.data(), checkpoint_magic, sizeof(checkpoint_magic)) != 0)
+    throw fail("not a mien checkpoint (bad magic or too short: " + std::to_string(bytes.size()) + " bytes)");
+  const std::uint32_t version = detail::get<std::uint32_t>(bytes, 8);
+  if (version != checkpoint_version)
+    throw fail("format version " + std::to_string(version) + ", this mien reads version " +
+               std::to_string(checkpoint_version));
+  const std::uint32_t stored_crc = detail::get<std::uint32_t>(bytes, bytes.size() - 4);
+  const std::uint32_t crc = detail::crc32_update(0, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size() - 4);
+  if (crc != stored_crc) throw fail("checksum mismatch: the file is truncated or corrupt");
+  const std::uint64_t header_bytes = detail::get<std::uint64_t>(bytes, 12);
+  if (header_bytes > bytes.size() - fixed - 4) throw fail("header length exceeds the file");
+
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(bytes.substr(fixed, header_bytes));
+  } catch (const nlohmann::json::exception& e) {
+    throw fail(std::string("unreadable header: ") + e.what());
+  }
+  const std::size_t data_begin = fixed + header_bytes;
+  const std::size_t data_floats = (bytes.size() - 4 - data_begin) / sizeof(float);
+
+  Checkpoint ckpt;
+  try {
+    ckpt.meta = header.at("meta");
+    for (const auto& entry : header.at("tensors")) {
+      const std::vector<std::int64_t> dims = entry.at("shape").get<std::vector<std::int64_t>>();
+      const Shape shape = Shape::from_range(dims.begin(), dims.end());
+      const std::uint64_t offset = entry.at("offset").get<std::uint64_t>();
+      if (offset + static_cast<std::uint64_t>(shape.numel()) > data_floats)
+        throw fail("tensor '" + entry.at("name").get<std::string>() + "' lies past the end of the data");
+      Tensor<float> t(shape);
+      for (std::size_t i = 0; i < t.numel(); ++i) {
+        const std::uint32_t bits = detail::get<std::uint32_t>(bytes, data_begin + (offset + i) * sizeof(float));
+        std::memcpy(&t[i], &bits, sizeof(float));
+      }
+      ckpt.tensors.emplace_back(entry.at("name").get<std::string>(), std::move(t));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw fail(std::string("malformed header: ") + e.what());
+  }
+  return ckpt;
+}
+
+// Copies the checkpoint's tensors into the given parameters and buffers by name. Every one of them must be
+// present with the same shape, and the checkpoint may hold no others under `prefix`: any difference means
+// another architecture, and is reported with the first few names that differ.
+template <class T>
+void load_named(const Checkpoint& ckpt, const std::string& prefix, const std::vector<std::pair<std::string, Tensor<T>*>>& targets,
+                const std::string& source) {
+  std::vector<std::string> problems;
+  for (const auto& [name, tensor] : targets) {
+    const Tensor<float>* stored = ckpt.find(prefix + name);
+    if (!stored) {
+      problems.push_back("missing '" + prefix + name + "'");
+      continue;
+    }
+    if (stored->shape() != tensor->shape()) {
+      problems.push_back("'" + prefix + name + "' is " + stored->shape().str() + ", the model has " + tensor->shape().str());
+      continue;
+    }
+    Tensor<T> host(stored->shape());
+    for (std::size_t i = 0; i < host.numel(); ++i) host[i] = static_cast<T>((*stored)[i]);
+    *tensor = host.to(tensor->device());
+  }
+  std::size_t in_file = 0;
+  for (const auto& t : ckpt.tensors) in_file += t.first.rfind(prefix, 0) == 0;
+  if (in_file > targets.size() && problems.empty()) problems.push_back("the file holds tensors the model does not have");
+  if (!problems.empty()) {
+    std::string msg = source + " does not match this model's architecture: ";
+    for (std::size_t i = 0; i < problems.size() && i < 5; ++i) msg += (i ? "; " : "") + problems[i];
+    if (problems.size() > 5) msg += "; and " + std::to_string(problems.size() - 5) + " more";
+    throw InvalidArgument(msg);
+  }
+}
+
+// The parameters and buffers of a module as (name, tensor) pairs, for save_checkpoint and load_named.
+template <class T>
+std::vector<std::pair<std::string, Tensor<T>*>> state_tensors(Module<T>& module) {
+  std::vector<std::pair<std::string, Tensor<T>*>> out;
+  for (auto& p : module.params()) out.emplace_back(p.name, p.value);
+  for (auto& b : module.buffers()) out.emplace_back(b.name, b.value);
+  return out;
+}
+
+}  // namespace mien

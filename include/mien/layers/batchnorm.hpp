@@ -1,0 +1,88 @@
+#pragma once
+// BatchNorm<T>: batch normalization over the channels of NCHW maps or the features of [N, F] inputs, with Keras'
+// defaults (momentum 0.99, eps 1e-3). Training normalizes with the batch statistics and moves the running ones
+// toward them; inference normalizes with the running ones.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mien/core/error.hpp"
+#include "mien/layers/init.hpp"
+#include "mien/layers/layer.hpp"
+#include "mien/ops/batchnorm.hpp"
+
+namespace mien {
+
+template <class T>
+class BatchNorm : public Layer<T> {
+ public:
+  BatchNorm(Context& ctx, std::int64_t channels, T momentum = T(0.99), T eps = T(1e-3))
+      : channels_(channels), momentum_(momentum), eps_(eps) {
+    check_arg(channels > 0, "BatchNorm", "channels must be positive, got ", channels);
+    check_arg(momentum >= T(0) && momentum <= T(1), "BatchNorm", "momentum must be in [0, 1], got ", momentum);
+    check_arg(eps > T(0), "BatchNorm", "eps must be positive, got ", eps);
+    const Device device = ctx.device();
+    gamma_ = constant(Shape{channels}, T(1), device);
+    beta_ = constant(Shape{channels}, T(0), device);
+    running_mean_ = constant(Shape{channels}, T(0), device);
+    running_var_ = constant(Shape{channels}, T(1), device);
+    dgamma_ = Tensor<T>::zeros(Shape{channels}, device);
+    dbeta_ = Tensor<T>::zeros(Shape{channels}, device);
+  }
+
+  std::string type() const override { return "BatchNorm"; }
+  std::int64_t channels() const { return channels_; }
+  T momentum() const { return momentum_; }
+  T eps() const { return eps_; }
+
+  Shape output_shape(const Shape& input) const override {
+    check_input(input);
+    return input;
+  }
+
+  const Tensor<T>& forward(Context& ctx, const Tensor<T>& x, Mode mode) override {
+    check_input(x.shape());
+    if (mode == Mode::train) {
+      ops::batchnorm_forward_train(ctx, x, gamma_, beta_, running_mean_, running_var_, momentum_, eps_, y_, saved_mean_,
+                                   saved_invstd_);
+      x_ = &x;
+    } else {
+      ops::batchnorm_forward_infer(ctx, x, gamma_, beta_, running_mean_, running_var_, eps_, y_);
+      x_ = nullptr;
+    }
+    return y_;
+  }
+
+  // Gradients of the training-mode forward: the batch statistics depend on x, so dx has the two extra terms
+  // an inference-mode backward would not. Frozen (inference-mode) batch norm is not trained, so that case is
+  // refused rather than silently given the wrong formula.
+  const Tensor<T>& backward(Context& ctx, const Tensor<T>& dy) override {
+    check_arg(x_ != nullptr, "BatchNorm::backward", "needs a forward in train mode first");
+    ops::batchnorm_backward(ctx, *x_, dy, gamma_, saved_mean_, saved_invstd_, dx_, dgamma_, dbeta_);
+    return dx_;
+  }
+
+  std::vector<ParamRef<T>> params() override { return {{"gamma", &gamma_, &dgamma_}, {"beta", &beta_, &dbeta_}}; }
+  std::vector<BufferRef<T>> buffers() override {
+    return {{"running_mean", &running_mean_}, {"running_var", &running_var_}};
+  }
+
+  // Mean and 1 / sqrt(var + eps) of the last training batch, per channel.
+  const Tensor<T>& batch_mean() const { return saved_mean_; }
+  const Tensor<T>& batch_invstd() const { return saved_invstd_; }
+
+ private:
+  void check_input(const Shape& s) const {
+    check_arg(s.rank() == 2 || s.rank() == 4, "BatchNorm", "input must be [N, F] or NCHW, got ", s);
+    check_arg(s.c() == channels_, "BatchNorm", "input ", s, " has ", s.c(), " channels, the layer was built for ",
+              channels_);
+  }
+
+  std::int64_t channels_;
+  T momentum_, eps_;
+  Tensor<T> gamma_, beta_, running_mean_, running_var_, dgamma_, dbeta_;
+  Tensor<T> y_, dx_, saved_mean_, saved_invstd_;
+  const Tensor<T>* x_ = nullptr;
+};
+
+}  // namespace mien

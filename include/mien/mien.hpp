@@ -1,0 +1,21 @@
+#pragma once
+// Everything a program needs to build, train and run networks with mien. Data loading, training and checkpoint
+// helpers have their own umbrella, <mien/train.hpp>, as they pull in stb and the file system.
+#include "mien/core/context.hpp"
+#include "mien/core/error.hpp"
+#include "mien/core/tensor.hpp"
+#include "mien/layers/activation.hpp"
+#include "mien/layers/batchnorm.hpp"
+#include "mien/layers/conv2d.hpp"
+#include "mien/layers/dense.hpp"
+#include "mien/layers/dropout.hpp"
+#include "mien/layers/dynamic_attention.hpp"
+#include "mien/layers/flatten.hpp"
+#include "mien/layers/gated_residual_block.hpp"
+#include "mien/layers/multi_scale_conv.hpp"
+#include "mien/layers/pooling.hpp"
+#include "mien/layers/sequential.hpp"
+#include "mien/layers/softmax_cross_entropy.hpp"
+#include "mien/models/paper_net.hpp"
+#include "mien/models/summary.hpp"
+#include "mien/optim/adam.hpp"

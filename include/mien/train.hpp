@@ -1,0 +1,17 @@
+#pragma once
+// Data sets, the training loop, metrics, pictures and checkpoints, on top of <mien/mien.hpp>.
+#include "mien/data/augment.hpp"
+#include "mien/data/classes.hpp"
+#include "mien/data/dataset.hpp"
+#include "mien/data/duplicate_audit.hpp"
+#include "mien/data/image.hpp"
+#include "mien/data/loader.hpp"
+#include "mien/data/split.hpp"
+#include "mien/io/checkpoint.hpp"
+#include "mien/mien.hpp"
+#include "mien/train/attention_map.hpp"
+#include "mien/train/checkpointing.hpp"
+#include "mien/train/interrupt.hpp"
+#include "mien/train/metrics.hpp"
+#include "mien/train/plots.hpp"
+#include "mien/train/trainer.hpp"

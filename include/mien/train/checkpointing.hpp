@@ -1,0 +1,145 @@
+#pragma once
+// Training checkpoints of the paper network: architecture config, class names, input normalisation, weights,
+// batch-norm statistics, Adam's moments and counters, and where training stands. Loading into a model of another
+// architecture fails with a message that says what differs; predict and evaluate rebuild the model from the
+// checkpoint's own config.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mien/io/checkpoint.hpp"
+#include "mien/models/paper_net.hpp"
+#include "mien/optim/adam.hpp"
+#include "mien/train/plots.hpp"
+
+namespace mien {
+
+constexpr const char* paper_net_format = "mien-paper-net";
+
+// Where a run stands; saved with every checkpoint so that a resumed run continues exactly.
+struct TrainingState {
+  int epochs_done = 0;
+  std::int64_t batches_done = 0;  // within the epoch after epochs_done (non-zero only for an interrupted epoch)
+  std::uint64_t step = 0;         // global training step (keys the dropout masks)
+  double best_val_accuracy = -1;
+  int best_epoch = 0;
+  int epochs_without_improvement = 0;
+  double lr_scale = 1;            // the plateau schedule's factor on the base learning rate
+  std::vector<EpochRecord> history;
+};
+
+inline nlohmann::json to_json(const EpochRecord& r) {
+  return {{"epoch", r.epoch},       {"train_loss", r.train_loss}, {"train_accuracy", r.train_accuracy},
+          {"val_loss", r.val_loss}, {"val_accuracy", r.val_accuracy}, {"learning_rate", r.learning_rate},
+          {"seconds", r.seconds},   {"images_per_second", r.images_per_second}};
+}
+
+inline EpochRecord epoch_record_from_json(const nlohmann::json& j) {
+  EpochRecord r;
+  r.epoch = j.at("epoch");
+  r.train_loss = j.at("train_loss");
+  r.train_accuracy = j.at("train_accuracy");
+  r.val_loss = j.at("val_loss");
+  r.val_accuracy = j.at("val_accuracy");
+  r.learning_rate = j.value("learning_rate", 0.0);
+  r.seconds = j.value("seconds", 0.0);
+  r.images_per_second = j.value("images_per_second", 0.0);
+  return r;
+}
+
+// What, besides tensors, describes a trained model: enough to rebuild it and feed it.
+struct ModelInfo {
+  PaperNetConfig config;
+  std::vector<std::string> class_names;
+  float pixel_mean = 0, pixel_stddev = 1;
+};
+
+inline void save_training_checkpoint(const std::string& path, PaperNet<float>& model, Adam<float>& adam,
+                                     const ModelInfo& info, const TrainingState& state, const nlohmann::json& extra = {}) {
+  nlohmann::json history = nlohmann::json::array();
+  for (const EpochRecord& r : state.history) history.push_back(to_json(r));
+  nlohmann::json meta = {{"format", paper_net_format},
+                         {"config", info.config},
+                         {"class_names", info.class_names},
+                         {"normalization", {{"mean", info.pixel_mean}, {"stddev", info.pixel_stddev}}},
+                         {"state",
+                          {{"epochs_done", state.epochs_done},
+                           {"batches_done", state.batches_done},
+                           {"step", state.step},
+                           {"best_val_accuracy", state.best_val_accuracy},
+                           {"best_epoch", state.best_epoch},
+                           {"epochs_without_improvement", state.epochs_without_improvement},
+                           {"lr_scale", state.lr_scale},
+                           {"history", history}}},
+                         {"optimizer", {{"type", "adam"}, {"iterations", adam.iterations()}}},
+                         {"extra", extra}};
+  std::vector<NamedTensor> tensors;
+  for (auto& [name, tensor] : state_tensors(model)) tensors.push_back({"model." + name, tensor});
+  for (auto& ref : adam.state()) tensors.push_back({"adam." + ref.name, ref.value});
+  save_checkpoint(path, meta, tensors);
+}
+
+inline ModelInfo model_info_from(const Checkpoint& ckpt, const std::string& path) {
+  const nlohmann::json& meta = ckpt.meta;
+  if (meta.value("format", std::string()) != paper_net_format)
+    throw InvalidArgument("'" + path + "' is a mien checkpoint of '" + meta.value("format", std::string("?")) +
+                          "', not of the paper network");
+  ModelInfo info;
+  try {
+    info.config = meta.at("config").get<PaperNetConfig>();
+    info.class_names = meta.at("class_names").get<std::vector<std::string>>();
+    info.pixel_mean = meta.at("normalization").at("mean");
+    info.pixel_stddev = meta.at("normalization").at("stddev");
+  } catch (const nlohmann::json::exception& e) {
+    throw IoError("checkpoint '" + path + "': malformed model description: " + e.what());
+  }
+  return info;
+}
+
+// Loads weights (and, with an optimizer, Adam's state and the training state) into an existing model, whose
+// configuration must equal the checkpoint's.
+inline ModelInfo load_training_checkpoint(const std::string& path, PaperNet<float>& model, Adam<float>* adam = nullptr,
+                                          TrainingState* state = nullptr) {
+  const Checkpoint ckpt = read_checkpoint(path);
+  ModelInfo info = model_info_from(ckpt, path);
+  const nlohmann::json have = model.config(), want = info.config;
+  if (have != want)
+    throw InvalidArgument("checkpoint '" + path + "' holds another architecture: it has " + want.dump() +
+                          ", the model being trained has " + have.dump());
+  load_named(ckpt, "model.", state_tensors(model), "checkpoint '" + path + "'");
+  if (adam) {
+    adam->set_iterations(ckpt.meta.at("optimizer").at("iterations").get<std::int64_t>());
+    adam->allocate_state(model.params());
+    std::vector<std::pair<std::string, Tensor<float>*>> moments;
+    for (auto& ref : adam->state()) moments.emplace_back(ref.name, ref.value);
+    load_named(ckpt, "adam.", moments, "checkpoint '" + path + "' (optimizer state)");
+  }
+  if (state) {
+    const nlohmann::json& s = ckpt.meta.at("state");
+    state->epochs_done = s.at("epochs_done");
+    state->batches_done = s.value("batches_done", 0);
+    state->step = s.at("step");
+    state->best_val_accuracy = s.at("best_val_accuracy");
+    state->best_epoch = s.at("best_epoch");
+    state->epochs_without_improvement = s.value("epochs_without_improvement", 0);
+    state->lr_scale = s.value("lr_scale", 1.0);
+    state->history.clear();
+    for (const auto& r : s.at("history")) state->history.push_back(epoch_record_from_json(r));
+  }
+  return info;
+}
+
+// Builds the model a checkpoint describes and loads its weights (for evaluation and prediction).
+inline std::pair<std::unique_ptr<PaperNet<float>>, ModelInfo> load_model(Context& ctx, const std::string& path) {
+  const Checkpoint ckpt = read_checkpoint(path);
+  ModelInfo info = model_info_from(ckpt, path);
+  auto model = std::make_unique<PaperNet<float>>(ctx, info.config);
+  load_named(ckpt, "model.", state_tensors(*model), "checkpoint '" + path + "'");
+  model->to(ctx.device());
+  return {std::move(model), info};
+}
+
+}  // namespace mien

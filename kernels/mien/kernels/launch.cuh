@@ -1,0 +1,110 @@
+#pragma once
+// What every mien kernel file shares: launch checks that name the op and its shapes, grid sizing for
+// grid-stride loops, aligned vector loads and stores, and the element-wise "map" kernel that the memory-bound
+// ops run through (each op is a small functor; the launcher picks 16-byte vectors when the data allows).
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "mien/core/cuda_check.hpp"
+#include "mien/core/shape.hpp"
+#include "mien/core/tensor.hpp"
+#include "mien/kernels/device_state.cuh"
+
+namespace mien::cuda {
+
+// "x [32, 1, 128, 128], w [32, 1, 3, 3]" for error messages: name, shape pairs.
+inline std::string describe_shapes(std::initializer_list<std::pair<const char*, Shape>> named) {
+  std::ostringstream out;
+  bool first = true;
+  for (const auto& [name, shape] : named) {
+    out << (first ? "" : ", ") << name << ' ' << shape;
+    first = false;
+  }
+  return out.str();
+}
+
+// Checks the kernel launch just queued. With MIEN_CUDA_SYNC_CHECKS defined it also waits for the kernel, so
+// that a fault is reported by the op that caused it rather than by the next synchronizing call (slow; for
+// debugging).
+inline void check_kernel(Context& ctx, const char* op, const std::string& shapes) {
+  check_launch(op, shapes);
+#if defined(MIEN_CUDA_SYNC_CHECKS)
+  check(cudaStreamSynchronize(stream_of(ctx)), op, "running the kernel for " + shapes);
+#else
+  (void)ctx;
+#endif
+}
+
+// Kernels that index with 32-bit integers (the convolutions, the per-channel reductions) refuse tensors whose
+// element count does not fit, rather than silently wrapping around.
+inline void require_int32_indexing(const char* op, std::int64_t elements, const std::string& shapes) {
+  check_arg(elements <= std::numeric_limits<std::int32_t>::max(), op, "tensors of ", elements,
+            " elements exceed the 2^31 the CUDA kernels index (", shapes, "); use a smaller batch");
+}
+
+constexpr int default_threads = 256;
+
+// Blocks for a grid-stride loop over `work` items: enough to fill the device (16 blocks of 256 threads per
+// multiprocessor is the most that can be resident), never more than the items need.
+inline int grid_blocks(Context& ctx, std::int64_t work, int threads = default_threads) {
+  const std::int64_t needed = (work + threads - 1) / threads;
+  const std::int64_t most = static_cast<std::int64_t>(device_state(ctx).sm_count()) * 16;
+  return static_cast<int>(needed < most ? (needed > 0 ? needed : 1) : most);
+}
+
+// N elements of T as one aligned value, so that a copy is one vector instruction (at most 16 bytes each).
+template <class T, int N>
+struct alignas(N * sizeof(T) >= 16 ? 16 : N * sizeof(T)) Vec {
+  T v[N];
+};
+
+template <int N, class T>
+__device__ __forceinline__ Vec<T, N> load_vec(const T* p) {
+  return *reinterpret_cast<const Vec<T, N>*>(p);
+}
+template <int N, class T>
+__device__ __forceinline__ void store_vec(T* p, const Vec<T, N>& v) {
+  *reinterpret_cast<Vec<T, N>*>(p) = v;
+}
+
+// Elements per 16-byte vector.
+template <class T>
+constexpr int vector_width = static_cast<int>(16 / sizeof(T));
+
+// True when every pointer is 16-byte aligned (device allocations are; views at odd offsets would not be).
+template <class... P>
+bool vector_aligned(const P*... ptrs) {
+  return ((reinterpret_cast<std::uintptr_t>(ptrs) % 16 == 0) && ...);
+}
+
+// Runs op.apply<V>(i) for every pack i of V consecutive elements, V being 1 or the 16-byte vector width.
+template <int V, class Op>
+__global__ void map_kernel(Op op, std::int64_t packs) {
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < packs; i += stride)
+    op.template apply<V>(i);
+}
+
+// Launches map_kernel over `count` elements; `vectorize` says whether the op's data allows packs of the vector
+// width (count divisible by it, pointers aligned, and whatever the op's own indexing needs).
+template <class T, class Op>
+void launch_map(Context& ctx, const Op& op, std::int64_t count, bool vectorize, const char* name,
+                const std::string& shapes) {
+  if (count == 0) return;
+  constexpr int V = vector_width<T>;
+  if (vectorize && count % V == 0) {
+    map_kernel<V><<<grid_blocks(ctx, count / V), default_threads, 0, stream_of(ctx)>>>(op, count / V);
+  } else {
+    map_kernel<1><<<grid_blocks(ctx, count), default_threads, 0, stream_of(ctx)>>>(op, count);
+  }
+  check_kernel(ctx, name, shapes);
+}
+
+}  // namespace mien::cuda
