@@ -1,7 +1,6 @@
 // Adam: two steps worked out by hand (decay and bias correction), the learning-rate schedule, convergence on a
 // quadratic, the checkpoint state, and changed parameter sets.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "mien/optim/adam.hpp"

@@ -1,7 +1,6 @@
 // Dynamic attention: hand-computed scores and output, the paper-literal reading (identity), gradient checks for
 // both kinds with and without score gradients from other users, and argument errors.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "mien/layers/dynamic_attention.hpp"

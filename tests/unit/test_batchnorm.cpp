@@ -1,7 +1,6 @@
 // Batch normalization: hand-computed forwards (train and infer), running statistics, float accuracy on
 // offset data, gradient checks on [N, F] and NCHW, and argument errors.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "mien/layers/batchnorm.hpp"

@@ -1,7 +1,6 @@
 // Softmax cross-entropy: a known row, label smoothing, class weights, stability on huge logits, gradients,
 // and bad labels or shapes.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "mien/layers/softmax_cross_entropy.hpp"
@@ -96,6 +95,7 @@ TEST_CASE("Softmax cross-entropy rejects bad labels, shapes and smoothing", "[lo
   CHECK_THROWS_AS(SoftmaxCrossEntropy<float>({}, 1.0f), InvalidArgument);
   CHECK_THROWS_AS(SoftmaxCrossEntropy<float>({}, -0.1f), InvalidArgument);
   Tensor<float> probs;
-  CHECK_THROWS_AS(ops::softmax_cross_entropy_forward(ctx, logits, labels_of({0, 1, 2}), Tensor<float>(Shape{0}), 1.5f, probs),
-                  InvalidArgument);
+  CHECK_THROWS_AS(
+      ops::softmax_cross_entropy_forward(ctx, logits, labels_of({0, 1, 2}), Tensor<float>(Shape{0}), 1.5f, probs),
+      InvalidArgument);
 }

@@ -340,16 +340,17 @@ __device__ __forceinline__ void tf32_gemm(Loader& loader, int k_tiles, int m0, i
 #pragma unroll
     for (int kk = 0; kk < Tile::BK; kk += 8) {
       // A is staged k-major, i.e. column-major for the (m, k) fragment; B is row-major (k, n).
+      // B fragments are loaded one at a time: holding all of them would cost registers the accumulators need.
       wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::col_major> af[FM];
-      wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> bf[FN];
 #pragma unroll
       for (int i = 0; i < FM; ++i) wmma::load_matrix_sync(af[i], &as[kk][wm * 32 + i * 16], BM + smem_pad);
 #pragma unroll
-      for (int j = 0; j < FN; ++j) wmma::load_matrix_sync(bf[j], &bs[kk][wn * Tile::WN + j * 16], BN + smem_pad);
+      for (int j = 0; j < FN; ++j) {
+        wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> bf;
+        wmma::load_matrix_sync(bf, &bs[kk][wn * Tile::WN + j * 16], BN + smem_pad);
 #pragma unroll
-      for (int i = 0; i < FM; ++i)
-#pragma unroll
-        for (int j = 0; j < FN; ++j) wmma::mma_sync(acc[i][j], af[i], bf[j], acc[i][j]);
+        for (int i = 0; i < FM; ++i) wmma::mma_sync(acc[i][j], af[i], bf, acc[i][j]);
+      }
     }
   });
 

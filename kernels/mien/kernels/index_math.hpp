@@ -28,10 +28,11 @@ MIEN_HD std::uint32_t mul_hi(std::uint32_t a, std::uint32_t b) {
 class FastDivmod {
  public:
   FastDivmod() = default;
-  explicit FastDivmod(std::int32_t divisor) : divisor_(divisor) {
-    while ((std::int64_t{1} << shift_) < divisor) ++shift_;
-    const std::uint64_t span = (std::uint64_t{1} << shift_) - static_cast<std::uint64_t>(divisor);
-    magic_ = static_cast<std::uint32_t>((span << 32) / static_cast<std::uint64_t>(divisor) + 1);
+  // A divisor below 1 is taken as 1: it only arises from empty tensors, where nothing is ever divided.
+  explicit FastDivmod(std::int32_t divisor) : divisor_(divisor > 0 ? divisor : 1) {
+    while ((std::int64_t{1} << shift_) < divisor_) ++shift_;
+    const std::uint64_t span = (std::uint64_t{1} << shift_) - static_cast<std::uint64_t>(divisor_);
+    magic_ = static_cast<std::uint32_t>((span << 32) / static_cast<std::uint64_t>(divisor_) + 1);
   }
   MIEN_HD std::int32_t divisor() const { return divisor_; }
   MIEN_HD std::int32_t div(std::int32_t n) const {

@@ -16,6 +16,7 @@
 #include "mien/core/shape.hpp"
 #include "mien/core/tensor.hpp"
 #include "mien/kernels/device_state.cuh"
+#include "mien/kernels/index_math.hpp"
 
 namespace mien::cuda {
 

@@ -1,0 +1,214 @@
+// train_fer: trains the paper's network from scratch on FER2013 (or any data set in the same layout), with the
+// paper's Table 3 as defaults, then evaluates the best checkpoint on the test split and draws the run's pictures.
+//
+//   train_fer --data /path/to/fer2013 --out runs/fer48 --input-size 48
+//   train_fer --resume runs/fer48/last.ckpt --data /path/to/fer2013 --out runs/fer48
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common.hpp"
+
+namespace fs = std::filesystem;
+
+struct Flags {
+  std::string data, out = "runs/latest", resume, device = "cpu", split = "official", attention = "per_channel";
+  std::string lr_schedule = "none", on_bad_image = "fail";
+  int input_size = 128, epochs = 80, threads = 0, early_stopping = 0, attention_images = 8;
+  std::int64_t batch = 32, max_train = 0, max_batches = 0;
+  double lr = 1e-4, decay = 1e-6, dropout = 0.5, val_fraction = 0.1, label_smoothing = 0;
+  double rotation = 15, scale_min = 0.9, scale_max = 1.1, flip = 0.5;
+  std::uint64_t seed = 1;
+  bool augment = true, gated_skips = true, drop_duplicates = false, standardize = true, progress = true;
+};
+
+static int train(const Flags& f) {
+  mien::install_interrupt_handler();
+  mien::Context ctx(f.seed, mien::parse_device(f.device));
+  const fs::path run_dir = f.out;
+  fs::create_directories(run_dir);
+
+  // Data.
+  mien::LoadOptions load;
+  load.image_size = f.input_size;
+  load.num_threads = f.threads;
+  load.on_bad_image = f.on_bad_image == "skip" ? mien::OnBadInput::skip : mien::OnBadInput::fail;
+  const auto t0 = std::chrono::steady_clock::now();
+  const mien::Dataset data = examples::load_dataset(f.data, load);
+  std::fprintf(stderr, "loaded %zu images at %dx%d in %.1f s\n", data.size(), f.input_size, f.input_size,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  mien::Split split;
+  if (f.split == "paper") {
+    split = mien::paper_split(data, mien::PaperSplitOptions{0.70, 0.15, f.seed});
+  } else {
+    mien::OfficialSplitOptions parts = examples::official_parts(f.data);
+    parts.val_fraction = f.val_fraction;
+    parts.seed = f.seed;
+    split = mien::official_split(data, parts);
+  }
+  const mien::DuplicateAudit audit = mien::audit_duplicates(data, split);
+  std::fprintf(stderr, "%s\n", audit.text().c_str());
+  if (f.drop_duplicates) split = mien::drop_cross_split_duplicates(data, split);
+  if (f.max_train > 0 && static_cast<std::size_t>(f.max_train) < split.train.size()) split.train.resize(f.max_train);
+  std::fprintf(stderr, "split '%s': %zu train, %zu validation, %zu test\n", f.split.c_str(), split.train.size(),
+               split.val.size(), split.test.size());
+
+  mien::ModelInfo info;
+  info.class_names = data.class_names;
+  if (f.standardize) {
+    const mien::PixelStats stats = mien::pixel_stats(data, split.train);
+    info.pixel_mean = stats.mean;
+    info.pixel_stddev = stats.stddev;
+  }
+  info.config.input_size = f.input_size;
+  info.config.dropout = f.dropout;
+  info.config.attention = f.attention;
+  info.config.gated_skips = f.gated_skips;
+  info.config.classes = static_cast<std::int64_t>(data.class_names.size());
+
+  mien::LoaderOptions train_opts;
+  train_opts.batch_size = static_cast<std::size_t>(f.batch);
+  train_opts.seed = f.seed;
+  train_opts.num_threads = f.threads;
+  train_opts.mean = info.pixel_mean;
+  train_opts.stddev = info.pixel_stddev;
+  train_opts.augment = f.augment;
+  train_opts.augmentation.max_rotation_degrees = static_cast<float>(f.rotation);
+  train_opts.augmentation.min_scale = static_cast<float>(f.scale_min);
+  train_opts.augmentation.max_scale = static_cast<float>(f.scale_max);
+  train_opts.augmentation.flip_probability = static_cast<float>(f.flip);
+  mien::LoaderOptions eval_opts = train_opts;
+  eval_opts.augment = false;
+  eval_opts.shuffle = false;
+  eval_opts.batch_size = std::max<std::size_t>(train_opts.batch_size, 128);
+  mien::BatchLoader train_loader(data, split.train, train_opts);
+  mien::BatchLoader val_loader(data, split.val, eval_opts);
+
+  // Model, optimiser, loss.
+  mien::PaperNet<float> model(ctx, info.config);
+  model.to(ctx.device());
+  mien::Adam<float> adam(mien::AdamOptions{f.lr, f.decay});
+  mien::SoftmaxCrossEntropy<float> loss(mien::Tensor<float>(), static_cast<float>(f.label_smoothing));
+  mien::TrainingState state;
+  if (!f.resume.empty()) {
+    mien::load_training_checkpoint(f.resume, model, &adam, &state);
+    std::fprintf(stderr, "resumed from %s: %d epochs done, step %llu\n", f.resume.c_str(), state.epochs_done,
+                 static_cast<unsigned long long>(state.step));
+  }
+  std::fprintf(stderr, "%s", mien::summary_table(model).c_str());
+
+  nlohmann::json config = {{"model", info.config},     {"data", f.data},         {"split", f.split},
+                           {"seed", f.seed},           {"device", f.device},     {"batch", f.batch},
+                           {"epochs", f.epochs},       {"lr", f.lr},             {"decay", f.decay},
+                           {"augment", f.augment},     {"rotation", f.rotation}, {"scale", {f.scale_min, f.scale_max}},
+                           {"flip", f.flip},           {"lr_schedule", f.lr_schedule},
+                           {"early_stopping", f.early_stopping}, {"label_smoothing", f.label_smoothing},
+                           {"drop_duplicates", f.drop_duplicates}, {"max_train", f.max_train},
+                           {"normalization", {{"mean", info.pixel_mean}, {"stddev", info.pixel_stddev}}},
+                           {"duplicate_audit", {{"groups", audit.groups}, {"test_in_train", audit.test_in_train},
+                                                {"val_in_train", audit.val_in_train},
+                                                {"conflicting_groups", audit.conflicting_groups}}}};
+  std::ofstream(run_dir / "config.json") << config.dump(2) << "\n";
+
+  mien::TrainOptions options;
+  options.epochs = f.epochs;
+  options.early_stopping_patience = f.early_stopping;
+  options.lr_schedule = f.lr_schedule;
+  options.max_batches_per_epoch = f.max_batches;
+  options.progress = f.progress;
+  options.run_dir = run_dir;
+  mien::Trainer trainer(ctx, model, adam, loss, info, options);
+  trainer.fit(train_loader, val_loader, state);
+  mien::plot_training_curves(run_dir, state.history);
+  if (trainer.interrupted()) return examples::interrupted;
+
+  // Test the best checkpoint, as the paper's tables report.
+  if (fs::exists(run_dir / "best.ckpt")) mien::load_training_checkpoint((run_dir / "best.ckpt").string(), model);
+  mien::BatchLoader test_loader(data, split.test, eval_opts);
+  const mien::EvaluationReport report = mien::evaluate(ctx, model, test_loader, info.class_names);
+  std::printf("test results (best checkpoint, epoch %d):\n%s", state.best_epoch, report.table().c_str());
+  std::ofstream(run_dir / "test_metrics.json") << report.to_json().dump(2) << "\n";
+  std::ofstream(run_dir / "confusion.csv") << report.confusion_csv();
+  mien::plot_class_metrics(run_dir, report);
+  mien::plot_confusion_matrix(run_dir, report);
+
+  // Attention pictures for the first few test images.
+  if (f.attention_images > 0 && !split.test.empty()) {
+    fs::create_directories(run_dir / "attention");
+    mien::Batch batch;
+    test_loader.start_epoch(0);
+    test_loader.next(batch);
+    mien::Tensor<float> x(mien::Shape{0}, ctx.device());
+    x.copy_from(batch.images);
+    model.forward(ctx, x, mien::Mode::infer);
+    for (std::int64_t n = 0; n < std::min<std::int64_t>(f.attention_images, batch.size()); ++n) {
+      int mh = 0, mw = 0;
+      const std::vector<float> map = mien::attention_weighted_map(model, n, mh, mw);
+      const std::size_t idx = batch.indices[n];
+      const std::string name = "test" + std::to_string(idx) + "_" + data.class_names[data.labels[idx]] + ".png";
+      mien::write_attention_overlay(run_dir / "attention" / name, data.image(idx), data.height, data.width, map, mh, mw);
+    }
+  }
+  std::fprintf(stderr, "run folder: %s\n", run_dir.c_str());
+  return examples::ok;
+}
+
+int main(int argc, char** argv) {
+  Flags f;
+  CLI::App app{"Train the paper's hybrid facial-emotion network (Mahdi et al., ICAIIT 2025) from scratch."};
+  app.add_option("--data", f.data, "FER2013 image-folder root (train/ and test/ inside) or fer2013.csv")->required();
+  app.add_option("--out", f.out, "run folder: checkpoints, logs, metrics, pictures")->capture_default_str();
+  app.add_option("--resume", f.resume, "continue from this checkpoint (e.g. <out>/last.ckpt)");
+  app.add_option("--device", f.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  app.add_option("--input-size", f.input_size, "model input size (paper: 128; FER2013 native: 48)")
+      ->check(CLI::Range(8, 1024))->capture_default_str();
+  app.add_option("--epochs", f.epochs, "epochs (Table 3: 80)")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--batch", f.batch, "batch size (Table 3: 32)")->check(CLI::Range(1, 65536))->capture_default_str();
+  app.add_option("--lr", f.lr, "Adam learning rate (Table 3: 1e-4)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--decay", f.decay, "time-based LR decay (Table 3: 1e-6)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--dropout", f.dropout, "dropout rate in the head (Table 3: 0.5)")->check(CLI::Range(0.0, 0.99))->capture_default_str();
+  app.add_option("--seed", f.seed, "seed for weights, splits, shuffling, augmentation, dropout")->capture_default_str();
+  app.add_option("--split", f.split, "official (data set's train/test) or paper (pooled 70/15/15)")
+      ->check(CLI::IsMember({"official", "paper"}))->capture_default_str();
+  app.add_option("--val-fraction", f.val_fraction, "validation part carved from train (official split)")
+      ->check(CLI::Range(0.01, 0.5))->capture_default_str();
+  app.add_flag("--augment,!--no-augment", f.augment, "augment training images (Algorithm 1)")->capture_default_str();
+  app.add_option("--rotation", f.rotation, "max rotation in degrees")->check(CLI::Range(0.0, 180.0))->capture_default_str();
+  app.add_option("--scale-min", f.scale_min, "min scale")->check(CLI::Range(0.1, 10.0))->capture_default_str();
+  app.add_option("--scale-max", f.scale_max, "max scale")->check(CLI::Range(0.1, 10.0))->capture_default_str();
+  app.add_option("--flip", f.flip, "horizontal flip probability")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--attention", f.attention, "per_channel or paper_literal (see docs/paper-model.md)")
+      ->check(CLI::IsMember({"per_channel", "paper_literal"}))->capture_default_str();
+  app.add_flag("--gated-skips,!--plain-skips", f.gated_skips, "scale residual skips by attention scores")->capture_default_str();
+  app.add_option("--early-stopping", f.early_stopping, "stop after N epochs without a better val accuracy (0: off)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--lr-schedule", f.lr_schedule, "none or plateau (halve the LR after 5 flat epochs)")
+      ->check(CLI::IsMember({"none", "plateau"}))->capture_default_str();
+  app.add_option("--label-smoothing", f.label_smoothing, "label smoothing")->check(CLI::Range(0.0, 0.5))->capture_default_str();
+  app.add_flag("--drop-duplicates", f.drop_duplicates, "drop validation/test images that also occur in train");
+  app.add_flag("--standardize,!--no-standardize", f.standardize, "standardise pixels with the train set's mean/std")
+      ->capture_default_str();
+  app.add_option("--max-train", f.max_train, "use only the first N training images (quick runs)")->check(CLI::NonNegativeNumber);
+  app.add_option("--max-batches", f.max_batches, "at most N batches per epoch (quick runs)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", f.threads, "data loading threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--on-bad-image", f.on_bad_image, "fail or skip unreadable images and malformed CSV rows")
+      ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();
+  app.add_option("--attention-images", f.attention_images, "attention pictures to draw from the test set")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_flag("--progress,!--no-progress", f.progress, "progress bar")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? examples::ok : examples::usage_error;
+  }
+  if (f.scale_min > f.scale_max) {
+    std::fprintf(stderr, "error: --scale-min %.3f exceeds --scale-max %.3f\n", f.scale_min, f.scale_max);
+    return examples::usage_error;
+  }
+  return examples::run_guarded([&] { return train(f); });
+}

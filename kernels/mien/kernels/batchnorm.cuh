@@ -1,0 +1,248 @@
+#pragma once
+// CUDA backend of ops/batchnorm.hpp, for NCHW maps (statistics over N, H, W) and [N, F] features (over N).
+//
+// Training forward: per-channel sums of x and x² (reduce.cuh: two deterministic stages, in double; in double
+// the one-pass variance E[x²] - E[x]² keeps ~16 - 2·log10(|mean| / std) digits, far beyond float's), then a
+// per-channel finish that writes the saved statistics and the running averages, then one element-wise pass.
+// Backward: per-channel sums of dy and dy·(x - mean), a finish that turns them into dgamma, dbeta and three
+// per-channel coefficients, and one element-wise pass dx = a·dy + b·(x - mean) + c. The per-channel constants are
+// formed in double and rounded once, as on the CPU.
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "mien/core/context.hpp"
+#include "mien/core/tensor.hpp"
+#include "mien/kernels/device_math.cuh"
+#include "mien/kernels/index_math.hpp"
+#include "mien/kernels/launch.cuh"
+#include "mien/kernels/reduce.cuh"
+
+namespace mien::cuda {
+
+namespace batchnorm_detail {
+
+template <class T>
+struct SumAndSquares {
+  const T* x;
+  __device__ void operator()(int offset, int, double (&acc)[2]) const {
+    const double v = static_cast<double>(x[offset]);
+    acc[0] += v;
+    acc[1] += v * v;
+  }
+};
+
+// Per channel: y = (x - centre) * scale + shift.
+template <class T>
+struct Affine {
+  T* centre;
+  T* scale;
+  T* shift;
+};
+
+template <class T>
+struct FinishStatistics {
+  const T* gamma;
+  const T* beta;
+  T* running_mean;
+  T* running_var;
+  T* saved_mean;
+  T* saved_invstd;
+  Affine<T> affine;
+  double count;
+  T momentum;
+  double eps;
+
+  __device__ void operator()(int c, const double (&total)[2]) const {
+    const double mean = total[0] / count;
+    const double var = fmax(total[1] / count - mean * mean, 0.0);  // biased, as Keras uses
+    const double invstd = 1.0 / sqrt(var + eps);
+    saved_mean[c] = static_cast<T>(mean);
+    saved_invstd[c] = static_cast<T>(invstd);
+    running_mean[c] = momentum * running_mean[c] + (T(1) - momentum) * static_cast<T>(mean);
+    running_var[c] = momentum * running_var[c] + (T(1) - momentum) * static_cast<T>(var);
+    affine.centre[c] = static_cast<T>(mean);
+    affine.scale[c] = static_cast<T>(static_cast<double>(gamma[c]) * invstd);
+    affine.shift[c] = beta[c];
+  }
+};
+
+// y = (x - centre[c]) * scale[c] + shift[c]; the element's channel is (e / plane) % channels.
+template <class T>
+struct ApplyAffine {
+  const T* x;
+  T* y;
+  const T* centre;
+  const T* scale;
+  const T* shift;
+  FastDivmod plane, channels;
+  template <int V>
+  __device__ void apply(std::int64_t pack) const {
+    const int e = static_cast<int>(pack * V);
+    int image_channel, image, c;
+    image_channel = plane.div(e);
+    channels.divmod(image_channel, image, c);
+    const T m = centre[c], s = scale[c], b = shift[c];
+    Vec<T, V> v = load_vec<V>(x + e);
+#pragma unroll
+    for (int j = 0; j < V; ++j) v.v[j] = (v.v[j] - m) * s + b;
+    store_vec<V>(y + e, v);
+  }
+};
+
+template <class T>
+struct GradientSums {
+  const T* x;
+  const T* dy;
+  const T* mean;
+  __device__ void operator()(int offset, int c, double (&acc)[2]) const {
+    const T g = dy[offset];
+    acc[0] += static_cast<double>(g);
+    acc[1] += static_cast<double>(g * (x[offset] - mean[c]));
+  }
+};
+
+// dx = a·dy + b·(x - mean) + c, with a = gamma·invstd, b = -a·dgamma·invstd / M, c = -a·dbeta / M.
+template <class T>
+struct FinishGradients {
+  const T* gamma;
+  const T* invstd;
+  T* dgamma;
+  T* dbeta;
+  T* coef;  // [channels][3]
+  double count;
+  __device__ void operator()(int c, const double (&total)[2]) const {
+    const double inv = static_cast<double>(invstd[c]);
+    const double sum_dy = total[0], sum_dy_xhat = total[1] * inv;
+    dbeta[c] = static_cast<T>(sum_dy);
+    dgamma[c] = static_cast<T>(sum_dy_xhat);
+    const double a = static_cast<double>(gamma[c]) * inv;
+    coef[3 * c + 0] = static_cast<T>(a);
+    coef[3 * c + 1] = static_cast<T>(-a * sum_dy_xhat / count * inv);
+    coef[3 * c + 2] = static_cast<T>(-a * sum_dy / count);
+  }
+};
+
+template <class T>
+struct ApplyGradients {
+  const T* x;
+  const T* dy;
+  const T* mean;
+  const T* coef;
+  T* dx;
+  FastDivmod plane, channels;
+  template <int V>
+  __device__ void apply(std::int64_t pack) const {
+    const int e = static_cast<int>(pack * V);
+    int image, c;
+    channels.divmod(plane.div(e), image, c);
+    const T m = mean[c], a = coef[3 * c], b = coef[3 * c + 1], k = coef[3 * c + 2];
+    const Vec<T, V> xv = load_vec<V>(x + e);
+    Vec<T, V> g = load_vec<V>(dy + e);
+#pragma unroll
+    for (int j = 0; j < V; ++j) g.v[j] = g.v[j] * a + (xv.v[j] - m) * b + k;
+    store_vec<V>(dx + e, g);
+  }
+};
+
+// Per channel, from the running statistics: centre = running mean, scale = gamma / sqrt(running var + eps).
+template <class T>
+__global__ void inference_affine_kernel(const T* gamma, const T* beta, const T* mean, const T* var, T eps,
+                                        Affine<T> affine, int channels) {
+  const int c = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  if (c >= channels) return;
+  affine.centre[c] = mean[c];
+  affine.scale[c] = gamma[c] / dev_sqrt(var[c] + eps);
+  affine.shift[c] = beta[c];
+}
+// Scratch: the reduction partials, then per-channel values (256-byte aligned).
+struct Scratch {
+  double* partials;
+  void* per_channel;
+};
+
+inline Scratch scratch(Context& ctx, const ChannelLayout& layout, int parts, std::size_t per_channel_bytes,
+                       const char* op) {
+  const std::size_t partial_bytes = (channel_reduce_scratch(2, layout, parts) + 255) / 256 * 256;
+  char* base = static_cast<char*>(device_state(ctx).workspace(partial_bytes + per_channel_bytes, op));
+  return Scratch{reinterpret_cast<double*>(base), base + partial_bytes};
+}
+
+template <class T>
+bool planes_vectorize(const Shape& s) {
+  return (s.h() * s.w()) % vector_width<T> == 0;
+}
+
+}  // namespace batchnorm_detail
+
+template <class T>
+void batchnorm_forward_train(Context& ctx, const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>& beta,
+                             Tensor<T>& running_mean, Tensor<T>& running_var, T momentum, T eps, Tensor<T>& y,
+                             Tensor<T>& saved_mean, Tensor<T>& saved_invstd) {
+  using namespace batchnorm_detail;
+  const char* op = "batchnorm_forward_train";
+  const std::string shapes = describe_shapes({{"x", x.shape()}});
+  require_int32_indexing(op, static_cast<std::int64_t>(x.numel()), shapes);
+  const ChannelLayout layout(x.shape());
+  const int parts = channel_reduce_parts(ctx, layout);
+  const int channels = layout.channels;
+  const Scratch s = scratch(ctx, layout, parts, 3 * channels * sizeof(T), op);
+  T* per_channel = static_cast<T*>(s.per_channel);
+  const Affine<T> affine{per_channel, per_channel + channels, per_channel + 2 * channels};
+  const FinishStatistics<T> finish{gamma.data(),       beta.data(),         running_mean.data(),
+                                   running_var.data(), saved_mean.data(),   saved_invstd.data(),
+                                   affine,             static_cast<double>(layout.count()), momentum,
+                                   static_cast<double>(eps)};
+  reduce_channels<2>(ctx, SumAndSquares<T>{x.data()}, finish, layout, parts, s.partials, op, shapes);
+  const ApplyAffine<T> normalize{x.data(), y.data(), affine.centre, affine.scale, affine.shift,
+                                 FastDivmod(layout.plane), FastDivmod(channels)};
+  launch_map<T>(ctx, normalize, static_cast<std::int64_t>(x.numel()),
+                planes_vectorize<T>(x.shape()) && vector_aligned(x.data(), y.data()), op, shapes);
+}
+
+template <class T>
+void batchnorm_forward_infer(Context& ctx, const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>& beta,
+                             const Tensor<T>& running_mean, const Tensor<T>& running_var, T eps, Tensor<T>& y) {
+  using namespace batchnorm_detail;
+  const char* op = "batchnorm_forward_infer";
+  const std::string shapes = describe_shapes({{"x", x.shape()}});
+  require_int32_indexing(op, static_cast<std::int64_t>(x.numel()), shapes);
+  const int channels = static_cast<int>(x.shape().c());
+  if (x.numel() == 0 || channels == 0) return;
+  T* per_channel = static_cast<T*>(device_state(ctx).workspace(3 * channels * sizeof(T), op));
+  const Affine<T> affine{per_channel, per_channel + channels, per_channel + 2 * channels};
+  inference_affine_kernel<<<ceil_div(channels, 128), 128, 0, stream_of(ctx)>>>(
+      gamma.data(), beta.data(), running_mean.data(), running_var.data(), eps, affine, channels);
+  check_kernel(ctx, op, shapes);
+  const int plane = static_cast<int>(x.shape().h() * x.shape().w());
+  const ApplyAffine<T> normalize{x.data(), y.data(), affine.centre, affine.scale, affine.shift,
+                                 FastDivmod(plane), FastDivmod(channels)};
+  launch_map<T>(ctx, normalize, static_cast<std::int64_t>(x.numel()),
+                planes_vectorize<T>(x.shape()) && vector_aligned(x.data(), y.data()), op, shapes);
+}
+
+template <class T>
+void batchnorm_backward(Context& ctx, const Tensor<T>& x, const Tensor<T>& dy, const Tensor<T>& gamma,
+                        const Tensor<T>& saved_mean, const Tensor<T>& saved_invstd, Tensor<T>& dx, Tensor<T>& dgamma,
+                        Tensor<T>& dbeta) {
+  using namespace batchnorm_detail;
+  const char* op = "batchnorm_backward";
+  const std::string shapes = describe_shapes({{"x", x.shape()}});
+  require_int32_indexing(op, static_cast<std::int64_t>(x.numel()), shapes);
+  const ChannelLayout layout(x.shape());
+  const int parts = channel_reduce_parts(ctx, layout);
+  const int channels = layout.channels;
+  const Scratch s = scratch(ctx, layout, parts, 3 * channels * sizeof(T), op);
+  T* coef = static_cast<T*>(s.per_channel);
+  reduce_channels<2>(ctx, GradientSums<T>{x.data(), dy.data(), saved_mean.data()},
+                     FinishGradients<T>{gamma.data(), saved_invstd.data(), dgamma.data(), dbeta.data(), coef,
+                                        static_cast<double>(layout.count())},
+                     layout, parts, s.partials, op, shapes);
+  const ApplyGradients<T> apply{x.data(), dy.data(),        saved_mean.data(),
+                                coef,     dx.data(),        FastDivmod(layout.plane),
+                                FastDivmod(channels)};
+  launch_map<T>(ctx, apply, static_cast<std::int64_t>(x.numel()),
+                planes_vectorize<T>(x.shape()) && vector_aligned(x.data(), dy.data(), dx.data()), op, shapes);
+}
+
+}  // namespace mien::cuda
