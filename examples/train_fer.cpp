@@ -78,6 +78,7 @@ static int train(const Flags& f) {
   train_opts.mean = info.pixel_mean;
   train_opts.stddev = info.pixel_stddev;
   train_opts.augment = f.augment;
+  train_opts.drop_last = true;  // batch norm needs more than one sample per batch
   train_opts.augmentation.max_rotation_degrees = static_cast<float>(f.rotation);
   train_opts.augmentation.min_scale = static_cast<float>(f.scale_min);
   train_opts.augmentation.max_scale = static_cast<float>(f.scale_max);

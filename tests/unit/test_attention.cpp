@@ -53,6 +53,8 @@ TEST_CASE("Per-channel attention scores are C times a softmax of tanh(dense(GAP(
   CHECK(att.scores()[1] == Approx(2 * (1 - p0)).epsilon(1e-12));
   const double expected[8] = {0, 2 * p0, 0, 2 * p0, -2 * (1 - p0), 0, -2 * (1 - p0), 0};
   for (int i = 0; i < 8; ++i) CHECK(y[i] == Approx(expected[i]).epsilon(1e-12));
+  // Dense 2x2 and the expand step 2x2 per sample, then one multiply per element of x.
+  CHECK(att.macs(x.shape()) == 4 + 4 + 8);
 }
 
 TEST_CASE("Per-channel attention scores average to one per sample", "[attention]") {

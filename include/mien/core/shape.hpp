@@ -36,7 +36,9 @@ class Shape {
 
   int rank() const { return rank_; }
   std::int64_t operator[](int i) const { return dims_[i]; }
+  // A shape of rank 0 holds nothing (mien has no scalar tensors): a default Tensor is empty.
   std::int64_t numel() const {
+    if (rank_ == 0) return 0;
     std::int64_t n = 1;
     for (int i = 0; i < rank_; ++i) n *= dims_[i];
     return n;

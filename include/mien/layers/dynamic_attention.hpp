@@ -70,10 +70,10 @@ class DynamicAttention : public Layer<T> {
     return input;
   }
 
-  // The dense layer, the tanh and the softmax see [N, C] (or [N, 1]) values: a few hundred multiply-adds per
-  // sample besides the pooling and the scaling.
+  // The dense layer, the fixed expand step and the channel scaling (pooling and activations multiply nothing).
   std::int64_t macs(const Shape& input) const override {
-    return dense_.macs(Shape{input.n(), channels_}) + input.numel();
+    const std::int64_t expand = input.n() * expand_.shape()[0] * expand_.shape()[1];
+    return dense_.macs(Shape{input.n(), channels_}) + expand + input.numel();
   }
 
   const Tensor<T>& forward(Context& ctx, const Tensor<T>& x, Mode mode) override {

@@ -48,7 +48,8 @@ void im2col_for_tile(Context& ctx, GemmTile tile, bool tf32, const ConvShape& s,
   if constexpr (is_float<T>) {
     if (tf32) {
       switch (tile) {
-        case GemmTile::m128n128: return launch_im2col<T, KS, Tf32Tile<128, 128>, true>(ctx, s, a, x, out);
+        // The tallest tile stages 8 deep rather than 16: its accumulators leave too few registers for more.
+        case GemmTile::m128n128: return launch_im2col<T, KS, Tf32Tile<128, 128, 8>, true>(ctx, s, a, x, out);
         case GemmTile::m64n128: return launch_im2col<T, KS, Tf32Tile<64, 128>, true>(ctx, s, a, x, out);
         case GemmTile::m32n128: return launch_im2col<T, KS, Tf32Tile<32, 128>, true>(ctx, s, a, x, out);
         case GemmTile::m8n256: break;  // too short for 16-row fragments: fp32 below

@@ -5,6 +5,13 @@
 
 #include "mien/core/config.hpp"
 
+// `#pragma unroll` for host-callable code: the device compiler honours it, host compilers would warn about it.
+#if defined(__CUDA_ARCH__)
+#define MIEN_UNROLL _Pragma("unroll")
+#else
+#define MIEN_UNROLL
+#endif
+
 namespace mien::cuda {
 
 MIEN_HD int ceil_div(int a, int b) { return (a + b - 1) / b; }

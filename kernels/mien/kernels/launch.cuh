@@ -17,6 +17,7 @@
 #include "mien/core/tensor.hpp"
 #include "mien/kernels/device_state.cuh"
 #include "mien/kernels/index_math.hpp"
+#include "mien/kernels/vec.hpp"
 
 namespace mien::cuda {
 
@@ -59,25 +60,6 @@ inline int grid_blocks(Context& ctx, std::int64_t work, int threads = default_th
   const std::int64_t most = static_cast<std::int64_t>(device_state(ctx).sm_count()) * 16;
   return static_cast<int>(needed < most ? (needed > 0 ? needed : 1) : most);
 }
-
-// N elements of T as one aligned value, so that a copy is one vector instruction (at most 16 bytes each).
-template <class T, int N>
-struct alignas(N * sizeof(T) >= 16 ? 16 : N * sizeof(T)) Vec {
-  T v[N];
-};
-
-template <int N, class T>
-__device__ __forceinline__ Vec<T, N> load_vec(const T* p) {
-  return *reinterpret_cast<const Vec<T, N>*>(p);
-}
-template <int N, class T>
-__device__ __forceinline__ void store_vec(T* p, const Vec<T, N>& v) {
-  *reinterpret_cast<Vec<T, N>*>(p) = v;
-}
-
-// Elements per 16-byte vector.
-template <class T>
-constexpr int vector_width = static_cast<int>(16 / sizeof(T));
 
 // True when every pointer is 16-byte aligned (device allocations are; views at odd offsets would not be).
 template <class... P>

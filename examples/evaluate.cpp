@@ -1,0 +1,73 @@
+// evaluate: runs a checkpoint on a data set's test split (or validation) and prints accuracy, precision, recall
+// and F1 (macro and weighted), the per-class table and the confusion matrix; --out writes them as JSON, CSV and
+// pictures.
+//
+//   evaluate --checkpoint runs/fer48/best.ckpt --data /path/to/fer2013 --out runs/fer48/eval
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "common.hpp"
+
+namespace fs = std::filesystem;
+
+int main(int argc, char** argv) {
+  std::string checkpoint, data_path, out, device = "cpu", split_name = "official", part = "test", on_bad_image = "fail";
+  std::uint64_t seed = 1;
+  double val_fraction = 0.1;
+  bool drop_duplicates = false;
+  CLI::App app{"Evaluate a trained mien checkpoint on a data set (the paper's Tables 4 and 5)."};
+  app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer")->required()->check(CLI::ExistingFile);
+  app.add_option("--data", data_path, "image-folder root or fer2013.csv")->required();
+  app.add_option("--out", out, "folder for metrics.json, confusion.csv and the pictures");
+  app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  app.add_option("--split", split_name, "official or paper (as used in training)")
+      ->check(CLI::IsMember({"official", "paper"}))->capture_default_str();
+  app.add_option("--part", part, "test or val")->check(CLI::IsMember({"test", "val"}))->capture_default_str();
+  app.add_option("--seed", seed, "the split seed used in training")->capture_default_str();
+  app.add_option("--val-fraction", val_fraction, "as used in training")->capture_default_str();
+  app.add_flag("--drop-duplicates", drop_duplicates, "leave out images that also occur in train");
+  app.add_option("--on-bad-image", on_bad_image, "fail or skip")->check(CLI::IsMember({"fail", "skip"}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? examples::ok : examples::usage_error;
+  }
+  return examples::run_guarded([&] {
+    mien::Context ctx(seed, mien::parse_device(device));
+    auto [model, info] = mien::load_model(ctx, checkpoint);
+    mien::LoadOptions load;
+    load.image_size = static_cast<int>(info.config.input_size);
+    load.on_bad_image = on_bad_image == "skip" ? mien::OnBadInput::skip : mien::OnBadInput::fail;
+    const mien::Dataset data = examples::load_dataset(data_path, load);
+    mien::Split split;
+    if (split_name == "paper") {
+      split = mien::paper_split(data, mien::PaperSplitOptions{0.70, 0.15, seed});
+    } else {
+      mien::OfficialSplitOptions parts = examples::official_parts(data_path);
+      parts.val_fraction = val_fraction;
+      parts.seed = seed;
+      split = mien::official_split(data, parts);
+    }
+    if (drop_duplicates) split = mien::drop_cross_split_duplicates(data, split);
+    mien::LoaderOptions opts;
+    opts.batch_size = 128;
+    opts.shuffle = false;
+    opts.mean = info.pixel_mean;
+    opts.stddev = info.pixel_stddev;
+    mien::BatchLoader loader(data, part == "test" ? split.test : split.val, opts);
+    const mien::EvaluationReport report = mien::evaluate(ctx, *model, loader, info.class_names);
+    std::printf("%s (%s split, %s part)\n%s", checkpoint.c_str(), split_name.c_str(), part.c_str(), report.table().c_str());
+    if (!out.empty()) {
+      fs::create_directories(out);
+      std::ofstream(fs::path(out) / "metrics.json") << report.to_json().dump(2) << "\n";
+      std::ofstream(fs::path(out) / "confusion.csv") << report.confusion_csv();
+      mien::plot_class_metrics(out, report);
+      mien::plot_confusion_matrix(out, report);
+    }
+    return static_cast<int>(examples::ok);
+  });
+}
