@@ -11,7 +11,7 @@
 #include "mien/models/paper_net.hpp"
 #include "mien/testing/gradcheck.hpp"
 #include "mien/train/checkpointing.hpp"
-#include "support/temp_dir.hpp"
+#include "../support/temp_dir.hpp"
 
 using namespace mien;
 

@@ -9,8 +9,8 @@
 #include "mien/data/loader.hpp"
 #include "mien/data/split.hpp"
 #include "mien/train/trainer.hpp"
-#include "support/fer2013.hpp"
-#include "support/temp_dir.hpp"
+#include "../support/fer2013.hpp"
+#include "../support/temp_dir.hpp"
 
 using namespace mien;
 

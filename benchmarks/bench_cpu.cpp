@@ -1,0 +1,137 @@
+// CPU benchmark: this machine's GEMM speed (Eigen, all cores) as the yardstick, then each layer of the paper
+// network at its real shapes (forward, and forward + backward), then whole training steps of the network
+// (batch 32) at 48×48 and 128×128, in images/s and as a fraction of the GEMM speed. Everything is measured
+// in one run, so the ratios hold even on a shared, noisy machine. Prints a table; docs/benchmarks.md records it.
+//
+//   bench_cpu [--quick]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <Eigen/Core>
+#include <omp.h>
+
+#include "mien/mien.hpp"
+
+using namespace mien;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Median seconds of `reps` runs after one warm-up.
+double median_seconds(int reps, const std::function<void()>& run) {
+  run();
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) {
+    const auto start = Clock::now();
+    run();
+    t.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+Tensor<float> random_tensor(const Shape& shape, std::uint64_t seed) {
+  Tensor<float> t(shape);
+  const RandomStream s{seed, 1, 0};
+  for (std::size_t i = 0; i < t.numel(); ++i) t[i] = 2 * s.uniform(i) - 1;
+  return t;
+}
+
+double gemm_gflops(int n, int reps) {
+  Eigen::MatrixXf a = Eigen::MatrixXf::Random(n, n), b = Eigen::MatrixXf::Random(n, n), c(n, n);
+  const double s = median_seconds(reps, [&] { c.noalias() = a * b; });
+  return 2.0 * n * n * n / s / 1e9;
+}
+
+void bench_layer(const char* name, Layer<float>& layer, const Shape& in, int reps) {
+  Context ctx(1);
+  const Tensor<float> x = random_tensor(in, 2);
+  const Tensor<float> dy = random_tensor(layer.output_shape(in), 3);
+  const double flops = 2.0 * static_cast<double>(layer.macs(in));
+  const double fwd = median_seconds(reps, [&] { layer.forward(ctx, x, Mode::train); });
+  const double both = median_seconds(reps, [&] {
+    layer.forward(ctx, x, Mode::train);
+    layer.backward(ctx, dy);
+  });
+  // Backward of a conv or dense layer costs two forward GEMMs (data and filter gradients): 3× in all.
+  std::printf("%-30s %-20s %9.2f %9.1f %11.2f %9.1f\n", name, in.str().c_str(), fwd * 1e3, flops ? flops / fwd / 1e9 : 0.0,
+              both * 1e3, flops ? 3 * flops / both / 1e9 : 0.0);
+}
+
+struct StepResult {
+  double images_per_second, gflops;
+};
+
+StepResult bench_training_step(std::int64_t input_size, std::int64_t batch, int reps) {
+  Context ctx(1);
+  PaperNetConfig config;
+  config.input_size = input_size;
+  PaperNet<float> model(ctx, config);
+  Adam<float> adam;
+  SoftmaxCrossEntropy<float> loss;
+  const Tensor<float> x = random_tensor(model.input_shape(batch), 4);
+  Tensor<std::int32_t> labels(Shape{batch});
+  for (std::int64_t i = 0; i < batch; ++i) labels[i] = static_cast<std::int32_t>(i % 7);
+  const double s = median_seconds(reps, [&] {
+    loss.forward(ctx, model.forward(ctx, x, Mode::train), labels);
+    model.backward(ctx, loss.backward(ctx));
+    adam.step(ctx, model.params());
+    ctx.advance_step();
+  });
+  const double flops = 3 * 2.0 * static_cast<double>(model.macs(model.input_shape(batch)));
+  return {batch / s, flops / s / 1e9};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  const int reps = quick ? 2 : 5;
+  std::printf("mien CPU benchmark: %d OpenMP threads, Eigen %d.%d.%d, SIMD: %s\n", omp_get_max_threads(),
+              EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION, Eigen::SimdInstructionSetsInUse());
+  const double gemm = gemm_gflops(1024, reps);
+  std::printf("yardstick: Eigen SGEMM 1024x1024x1024: %.1f GFLOP/s\n\n", gemm);
+
+  std::printf("%-30s %-20s %9s %9s %11s %9s\n", "layer (batch 32)", "input", "fwd ms", "GFLOP/s", "fwd+bwd ms",
+              "GFLOP/s");
+  for (std::int64_t size : {48, 128}) {
+    if (quick && size == 128) break;
+    Context ctx(1);
+    const std::int64_t half = size / 2, quarter = size / 4;
+    for (int k : {3, 5}) {
+      Conv2D<float> c1(ctx, 1, 32, k), c2(ctx, 32, 64, k);
+      bench_layer(("stream conv1 " + std::to_string(k) + "x" + std::to_string(k)).c_str(), c1, Shape{32, 1, size, size}, reps);
+      bench_layer(("stream conv2 " + std::to_string(k) + "x" + std::to_string(k)).c_str(), c2, Shape{32, 32, half, half},
+                  reps);
+    }
+    Conv2D<float> res(ctx, 128, 128, 3);
+    bench_layer("residual conv 3x3", res, Shape{32, 128, quarter, quarter}, reps);
+    BatchNorm<float> bn(ctx, 128);
+    bench_layer("batch norm", bn, Shape{32, 128, quarter, quarter}, reps);
+    ReLU<float> relu;
+    bench_layer("relu", relu, Shape{32, 128, quarter, quarter}, reps);
+    MaxPool2D<float> pool(2);
+    bench_layer("max-pool 2x2", pool, Shape{32, 64, half, half}, reps);
+    DynamicAttention<float> attention(ctx, 128);
+    bench_layer("dynamic attention", attention, Shape{32, 128, quarter, quarter}, reps);
+    const std::int64_t features = 128 * (size / 8) * (size / 8);
+    Dense<float> dense(ctx, features, 256);
+    bench_layer("dense head 1", dense, Shape{32, features}, reps);
+    std::printf("\n");
+  }
+
+  std::printf("%-30s %12s %12s %14s\n", "training step (batch 32)", "images/s", "GFLOP/s", "of GEMM speed");
+  for (std::int64_t size : {48, 128}) {
+    if (quick && size == 128) break;
+    const StepResult r = bench_training_step(size, 32, size == 48 ? reps : std::max(2, reps / 2));
+    std::printf("paper network %lldx%lld           %12.1f %12.1f %13.0f%%\n", static_cast<long long>(size),
+                static_cast<long long>(size), r.images_per_second, r.gflops, 100 * r.gflops / gemm);
+  }
+  return 0;
+}
