@@ -44,8 +44,8 @@ inline std::optional<std::filesystem::path> fer2013_root(std::string* why_not = 
 
   const auto size = fs::file_size(archive, ec);
   const auto mtime = static_cast<unsigned long long>(fs::last_write_time(archive, ec).time_since_epoch().count());
-  const fs::path cache =
-      fs::temp_directory_path() / ("mien-fer2013-" + std::to_string(size) + "-" + std::to_string(mtime % 1000000007ull));
+  const fs::path cache = fs::temp_directory_path() /
+                         ("mien-fer2013-" + std::to_string(size) + "-" + std::to_string(mtime % 1000000007ull));
   const fs::path root = cache / "fer2013";
   const fs::path marker = cache / "complete";
   if (fs::exists(marker, ec)) return root;

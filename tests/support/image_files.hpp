@@ -22,9 +22,7 @@ inline void write_text(const std::filesystem::path& path, const std::string& tex
   write_bytes(path, std::vector<std::uint8_t>(text.begin(), text.end()));
 }
 
-inline std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path) {
-  return mien::read_file_bytes(path);
-}
+inline std::vector<std::uint8_t> read_bytes(const std::filesystem::path& path) { return mien::read_file_bytes(path); }
 
 // 8-bit PNG with 1..4 interleaved channels.
 inline void write_png8(const std::filesystem::path& path, const std::vector<std::uint8_t>& samples, int width,

@@ -35,7 +35,8 @@ inline Dataset synthetic_dataset(const std::vector<std::size_t>& per_class, int 
 
 // Makes sample `copy` pixel-identical to sample `original` (and gives it the given label).
 inline void plant_duplicate(Dataset& ds, std::size_t original, std::size_t copy, std::int32_t label) {
-  std::copy(ds.image(original), ds.image(original) + ds.image_pixels(), ds.pixels.begin() + static_cast<std::ptrdiff_t>(copy * ds.image_pixels()));
+  std::copy(ds.image(original), ds.image(original) + ds.image_pixels(),
+            ds.pixels.begin() + static_cast<std::ptrdiff_t>(copy * ds.image_pixels()));
   ds.content_hashes[copy] = ds.content_hashes[original];
   ds.labels[copy] = label;
 }

@@ -116,14 +116,15 @@ TEST_CASE("conv2d_forward: a 5x5 kernel larger than a 2x3 input, worked by hand"
 
 TEST_CASE("conv2d forward and both backwards match the direct definition", "[conv2d][op]") {
   Context ctx;
-  // Shapes that take every path: one image per GEMM (28x28 fills a GEMM alone), several images per GEMM with
-  // a short last group (7x6), a 1x1 kernel, a kernel wider than the map, and batches split over threads.
+  // Shapes that take every path: large maps cut into bands of rows (28x28 in two, 40x33 in three uneven ones),
+  // small maps grouped several images per GEMM with a short last group (7x6), a 1x1 kernel, a kernel wider
+  // than the map, and batches split over threads.
   struct Case {
     std::int64_t n, c, h, w, k_out;
     int k;
   };
-  const std::vector<Case> cases{{3, 2, 28, 28, 3, 3}, {5, 3, 7, 6, 4, 5}, {9, 2, 7, 6, 3, 3},
-                                {2, 3, 5, 4, 2, 1},   {2, 2, 3, 2, 3, 7}, {40, 4, 6, 6, 8, 3}};
+  const std::vector<Case> cases{{3, 2, 28, 28, 3, 3}, {2, 2, 40, 33, 3, 5}, {5, 3, 7, 6, 4, 5}, {9, 2, 7, 6, 3, 3},
+                                {2, 3, 5, 4, 2, 1},   {2, 2, 3, 2, 3, 7},   {40, 4, 6, 6, 8, 3}};
   for (const Case& cs : cases) {
     CAPTURE(cs.n, cs.c, cs.h, cs.w, cs.k_out, cs.k);
     const Tensor<double> x = random_tensor(Shape{cs.n, cs.c, cs.h, cs.w}, 11);

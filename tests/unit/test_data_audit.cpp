@@ -1,12 +1,11 @@
 // The duplicate audit on a data set with planted duplicates: within parts, across parts, conflicting labels,
 // and the leak-free split it produces.
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <vector>
 
-#include "mien/data/duplicate_audit.hpp"
 #include "../support/synthetic_dataset.hpp"
+#include "mien/data/duplicate_audit.hpp"
 
 using namespace mien;
 using mien::testing::plant_duplicate;
@@ -22,13 +21,13 @@ std::vector<std::size_t> range(std::size_t begin, std::size_t end) {
 // 60 distinct images, train 0..39, val 40..49, test 50..59, and seven planted duplicate groups.
 Dataset planted() {
   Dataset ds = mien::testing::synthetic_dataset({10, 10, 10, 10, 10, 10});
-  plant_duplicate(ds, 0, 1, ds.labels[0]);    // within train
-  plant_duplicate(ds, 2, 50, ds.labels[2]);   // train / test
-  plant_duplicate(ds, 3, 40, ds.labels[3]);   // train / val
-  plant_duplicate(ds, 4, 51, 5);              // train / test, conflicting labels (0 and 5)
-  plant_duplicate(ds, 41, 52, ds.labels[41]); // val / test
+  plant_duplicate(ds, 0, 1, ds.labels[0]);     // within train
+  plant_duplicate(ds, 2, 50, ds.labels[2]);    // train / test
+  plant_duplicate(ds, 3, 40, ds.labels[3]);    // train / val
+  plant_duplicate(ds, 4, 51, 5);               // train / test, conflicting labels (0 and 5)
+  plant_duplicate(ds, 41, 52, ds.labels[41]);  // val / test
   for (std::size_t copy : {6, 42, 53}) plant_duplicate(ds, 5, copy, ds.labels[5]);  // all three parts
-  plant_duplicate(ds, 54, 55, ds.labels[54]); // within test
+  plant_duplicate(ds, 54, 55, ds.labels[54]);                                       // within test
   return ds;
 }
 

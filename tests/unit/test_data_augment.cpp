@@ -1,7 +1,6 @@
 // Augmentation (rotation, scaling, flip as one warp): the identity is exact, a flip is a mirror, a quarter turn
 // is a quarter turn, and each sample's parameters depend only on (seed, epoch, sample).
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -16,7 +15,8 @@ namespace {
 std::vector<std::uint8_t> picture(int side) {
   std::vector<std::uint8_t> px(static_cast<std::size_t>(side) * side);
   for (int y = 0; y < side; ++y)
-    for (int x = 0; x < side; ++x) px[static_cast<std::size_t>(y) * side + x] = static_cast<std::uint8_t>((x * 37 + y * 11 + x * y) % 256);
+    for (int x = 0; x < side; ++x)
+      px[static_cast<std::size_t>(y) * side + x] = static_cast<std::uint8_t>((x * 37 + y * 11 + x * y) % 256);
   return px;
 }
 
@@ -30,7 +30,7 @@ TEST_CASE("The identity warp returns the image and a flip mirrors it exactly", "
   CHECK((out == src));
   std::vector<float> scaled(src.size());
   augment_image(src.data(), side, side, AugmentParams{}, scaled.data(), 1.0f / 255.0f, -0.5f);
-  for (std::size_t i = 0; i < src.size(); ++i) REQUIRE(scaled[i] == 1.0f / 255.0f * src[i] - 0.5f);
+  for (std::size_t i = 0; i < src.size(); ++i) REQUIRE(scaled[i] == Approx(src[i] / 255.0 - 0.5).margin(1e-6));
 
   AugmentParams flip;
   flip.flip = true;
@@ -50,7 +50,8 @@ TEST_CASE("A quarter turn moves the right edge to the bottom; scaling keeps the 
   augment_image(src.data(), side, side, turn, out.data());
   int worst = 0;
   for (int y = 0; y < side; ++y)
-    for (int x = 0; x < side; ++x) worst = std::max(worst, std::abs(out[y * side + x] - src[(side - 1 - x) * side + y]));
+    for (int x = 0; x < side; ++x)
+      worst = std::max(worst, std::abs(out[y * side + x] - src[(side - 1 - x) * side + y]));
   CHECK(worst <= 1);  // float cos(90 degrees) is not exactly 0
 
   AugmentParams zoom;

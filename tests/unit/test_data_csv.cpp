@@ -1,15 +1,14 @@
 // Reading fer2013.csv: good rows go to their Usage's data set; each kind of malformed row fails naming its
 // line, or is skipped and reported.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "mien/data/dataset.hpp"
 #include "../support/image_files.hpp"
 #include "../support/temp_dir.hpp"
+#include "mien/data/dataset.hpp"
 
 using namespace mien;
 using mien::testing::TempDir;
@@ -33,18 +32,18 @@ std::string mixed_csv() {
   const std::string good0 = pixel_text(face(0)), good1 = pixel_text(face(1)), good2 = pixel_text(face(2));
   std::string short_row = good0.substr(0, good0.rfind(' '));  // 2303 values
   std::string csv = "emotion,pixels,Usage\n";
-  csv += "0," + good0 + ",Training\n";                              // 2
-  csv += "3," + good1 + ",PublicTest\n";                            // 3
-  csv += "1," + short_row + ",Training\n";                          // 4
-  csv += "6," + good2 + ",PrivateTest\n";                           // 5
+  csv += "0," + good0 + ",Training\n";                                    // 2
+  csv += "3," + good1 + ",PublicTest\n";                                  // 3
+  csv += "1," + short_row + ",Training\n";                                // 4
+  csv += "6," + good2 + ",PrivateTest\n";                                 // 5
   csv += "2,12 x3 " + good0.substr(good0.find(' ') + 1) + ",Training\n";  // 6
-  csv += "\n";                                                      // 7: blank, passed over
+  csv += "\n";                                                            // 7: blank, passed over
   csv += "2,300 " + good0.substr(good0.find(' ') + 1) + ",Training\n";    // 8
-  csv += "7," + good0 + ",Training\n";                              // 9
-  csv += "2," + good0 + "\n";                                       // 10
-  csv += "2," + good0 + ",Validation\n";                            // 11
-  csv += "5," + good1 + ",Training\r\n";                            // 12 (Windows line end)
-  csv += "a," + good0 + ",Training\n";                              // 13
+  csv += "7," + good0 + ",Training\n";                                    // 9
+  csv += "2," + good0 + "\n";                                             // 10
+  csv += "2," + good0 + ",Validation\n";                                  // 11
+  csv += "5," + good1 + ",Training\r\n";                                  // 12 (Windows line end)
+  csv += "a," + good0 + ",Training\n";                                    // 13
   return csv;
 }
 
@@ -58,8 +57,7 @@ TEST_CASE("fer2013.csv rows load into one data set per Usage", "[data][csv]") {
   TempDir dir;
   const auto path = dir.path() / "fer2013.csv";
   mien::testing::write_text(path, "emotion,pixels,Usage\n0," + pixel_text(face(0)) + ",Training\n4," +
-                                      pixel_text(face(1)) + ",PrivateTest\n3," + pixel_text(face(2)) +
-                                      ",Training\n");
+                                      pixel_text(face(1)) + ",PrivateTest\n3," + pixel_text(face(2)) + ",Training\n");
   const Fer2013Csv csv = load_fer2013_csv(path);
   REQUIRE(csv.training.size() == 2);
   REQUIRE(csv.public_test.size() == 0);
@@ -72,6 +70,10 @@ TEST_CASE("fer2013.csv rows load into one data set per Usage", "[data][csv]") {
   CHECK(csv.training.origin_names == std::vector<std::string>{"Training"});
   CHECK(csv.private_test.origin_names == std::vector<std::string>{"PrivateTest"});
   CHECK(csv.training.content_hashes[0] == pixel_hash(face(0).data(), 48, 48));
+  const Dataset all = csv.pooled();
+  CHECK(all.size() == 3);
+  CHECK(all.origin_names == std::vector<std::string>{"Training", "PublicTest", "PrivateTest"});
+  CHECK(all.indices_of_origin("PrivateTest") == std::vector<std::size_t>{2});
 
   // Other input sizes resize; the hash stays that of the 48x48 original.
   LoadOptions big;
@@ -134,7 +136,10 @@ TEST_CASE("fer2013.csv headers are found by name; files without one are refused"
 
   // Kaggle's train.csv has no Usage column: all of it is training data.
   const auto train_only = dir.path() / "train.csv";
-  mien::testing::write_text(train_only, "\xEF\xBB\xBF" "emotion,pixels\n1," + pixel_text(face(4)) + "\n");
+  mien::testing::write_text(train_only,
+                            "\xEF\xBB\xBF"
+                            "emotion,pixels\n1," +
+                                pixel_text(face(4)) + "\n");
   const Fer2013Csv b = load_fer2013_csv(train_only);
   CHECK(b.training.size() == 1);
 

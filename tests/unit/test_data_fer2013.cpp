@@ -1,15 +1,14 @@
 // FER2013 itself, from the archive in ../shared/data (skipped with a message where it is absent): both folder
 // splits load with the published counts; prints the load time and the duplicate audit for docs/results.md.
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "../support/fer2013.hpp"
 #include "mien/data/duplicate_audit.hpp"
 #include "mien/data/loader.hpp"
-#include "../support/fer2013.hpp"
 
 using namespace mien;
 
@@ -55,7 +54,7 @@ TEST_CASE("FER2013 loads with its published counts; load time and duplicate audi
   const Split with_val = official_split(all, folders);
   const DuplicateAudit official_val = audit_duplicates(all, with_val);
   const DuplicateAudit paper = audit_duplicates(all, paper_split(all));
-  CHECK(official.groups > 0);  // FER2013 is known to hold duplicates
+  CHECK(official.groups > 0);              // FER2013 is known to hold duplicates
   CHECK(official.groups == paper.groups);  // the same images, however they are split
   const Split clean = drop_cross_split_duplicates(all, with_val);
   CHECK(audit_duplicates(all, clean).test_in_train == 0);
@@ -80,9 +79,12 @@ TEST_CASE("FER2013 loads with its published counts; load time and duplicate audi
             << " images in " << test_s << " s\n"
             << "  train pixel mean " << stats.mean << ", stddev " << stats.stddev << " (of pixel / 255)\n"
             << "  augmented epoch of " << seen << " images, batch 64: " << epoch_s << " s\n"
-            << "official split (folders train/test):\n" << official.text() << "\n"
-            << "official split, 10% of train as val (seed 0):\n" << official_val.text() << "\n"
+            << "official split (folders train/test):\n"
+            << official.text() << "\n"
+            << "official split, 10% of train as val (seed 0):\n"
+            << official_val.text() << "\n"
             << "  after drop_cross_split_duplicates: train " << clean.train.size() << ", val " << clean.val.size()
             << ", test " << clean.test.size() << "\n"
-            << "paper split 70/15/15 (seed 0):\n" << paper.text() << std::endl;
+            << "paper split 70/15/15 (seed 0):\n"
+            << paper.text() << std::endl;
 }

@@ -1,15 +1,14 @@
 // Loading image folders <root>/<split>/<class>/<files>: formats, sizes, class spellings, bad files and policies.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "mien/data/dataset.hpp"
 #include "../support/image_files.hpp"
 #include "../support/temp_dir.hpp"
+#include "mien/data/dataset.hpp"
 
 using namespace mien;
 using mien::testing::TempDir;

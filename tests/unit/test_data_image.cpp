@@ -1,14 +1,13 @@
 // Decoding images of any format, channel count and bit depth to 8-bit gray; resizing; PNG output; bad files.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "mien/data/image.hpp"
 #include "../support/image_files.hpp"
 #include "../support/temp_dir.hpp"
+#include "mien/data/image.hpp"
 
 using namespace mien;
 using mien::testing::TempDir;
@@ -19,7 +18,8 @@ namespace {
 std::vector<std::uint8_t> gradient(int w, int h) {
   std::vector<std::uint8_t> px(static_cast<std::size_t>(w) * h);
   for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) px[static_cast<std::size_t>(y) * w + x] = static_cast<std::uint8_t>((x * 7 + y * 13) % 256);
+    for (int x = 0; x < w; ++x)
+      px[static_cast<std::size_t>(y) * w + x] = static_cast<std::uint8_t>((x * 7 + y * 13) % 256);
   return px;
 }
 
@@ -40,7 +40,8 @@ TEST_CASE("Gray, gray+alpha, RGB and RGBA PNGs decode to BT.601 luma", "[data][i
   TempDir dir;
   const int w = 5, h = 3;
   std::vector<std::uint8_t> rgba;
-  for (int i = 0; i < w * h; ++i) rgba.insert(rgba.end(), {std::uint8_t(i * 17), std::uint8_t(255 - i * 9), std::uint8_t(i * 5), 40});
+  for (int i = 0; i < w * h; ++i)
+    rgba.insert(rgba.end(), {std::uint8_t(i * 17), std::uint8_t(255 - i * 9), std::uint8_t(i * 5), 40});
   for (int channels = 1; channels <= 4; ++channels) {
     std::vector<std::uint8_t> samples;
     for (int i = 0; i < w * h; ++i)
@@ -68,7 +69,8 @@ TEST_CASE("16-bit PNGs decode to rounded 8-bit gray", "[data][image]") {
   for (int i = 0; i < w * h; ++i) CHECK(static_cast<int>(g.pixels[i]) == std::lround(gray[i] * 255.0 / 65535.0));
 
   std::vector<std::uint16_t> rgb;
-  for (int i = 0; i < w * h; ++i) rgb.insert(rgb.end(), {std::uint16_t(i * 8000), std::uint16_t(65535 - i * 5000), std::uint16_t(i * 300)});
+  for (int i = 0; i < w * h; ++i)
+    rgb.insert(rgb.end(), {std::uint16_t(i * 8000), std::uint16_t(65535 - i * 5000), std::uint16_t(i * 300)});
   testing::write_png16(dir.path() / "rgb16.png", rgb, w, h, 3);
   const GrayImage c = read_image(dir.path() / "rgb16.png");
   for (int i = 0; i < w * h; ++i) {
@@ -128,8 +130,9 @@ TEST_CASE("Resizing copies equal sizes, averages areas down and interpolates up"
   const GrayImage half = resize_gray(src, 2, 2);
   for (int y = 0; y < 2; ++y)
     for (int x = 0; x < 2; ++x) {
-      const double mean = (src.at(2 * x, 2 * y) + src.at(2 * x + 1, 2 * y) + src.at(2 * x, 2 * y + 1) +
-                           src.at(2 * x + 1, 2 * y + 1)) / 4.0;
+      const double mean =
+          (src.at(2 * x, 2 * y) + src.at(2 * x + 1, 2 * y) + src.at(2 * x, 2 * y + 1) + src.at(2 * x + 1, 2 * y + 1)) /
+          4.0;
       CHECK(std::abs(half.at(x, y) - mean) <= 0.5);
     }
 
@@ -149,7 +152,8 @@ TEST_CASE("Resizing copies equal sizes, averages areas down and interpolates up"
   GrayImage face{48, 48, gradient(48, 48)};
   const GrayImage big = resize_gray(face, 128, 128);
   CHECK(big.width == 128);
-  CHECK(*std::max_element(big.pixels.begin(), big.pixels.end()) <= *std::max_element(face.pixels.begin(), face.pixels.end()));
+  CHECK(*std::max_element(big.pixels.begin(), big.pixels.end()) <=
+        *std::max_element(face.pixels.begin(), face.pixels.end()));
 }
 
 TEST_CASE("write_png writes pictures that read back unchanged", "[data][image]") {

@@ -1,13 +1,12 @@
 // BatchLoader: every index once per epoch, seeded orders, partial last batch, scaling and standardization,
 // augmentation keyed by sample, and identical batches with or without prefetch and for any thread count.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <vector>
 
-#include "mien/data/loader.hpp"
 #include "../support/synthetic_dataset.hpp"
+#include "mien/data/loader.hpp"
 
 using namespace mien;
 
@@ -46,7 +45,7 @@ Epoch run_epoch(BatchLoader& loader, std::uint64_t epoch) {
 
 TEST_CASE("A loader visits every index once per epoch in a seeded order", "[data][loader]") {
   const Dataset ds = mien::testing::synthetic_dataset({30, 20, 25, 10, 15, 5, 25});  // 130 samples
-  const std::vector<std::size_t> indices = odd_indices(ds.size());            // 65 of them
+  const std::vector<std::size_t> indices = odd_indices(ds.size());                   // 65 of them
   LoaderOptions options;
   options.batch_size = 16;
   options.seed = 3;
@@ -93,7 +92,8 @@ TEST_CASE("Batches hold pixel / 255, standardized with the given mean and stddev
   CHECK(batch.size() == 3);
   for (std::size_t k = 0; k < 3; ++k)
     for (std::size_t p = 0; p < 64; ++p)
-      REQUIRE(batch.images.at(static_cast<std::int64_t>(k), 0, static_cast<std::int64_t>(p / 8), static_cast<std::int64_t>(p % 8)) ==
+      REQUIRE(batch.images.at(static_cast<std::int64_t>(k), 0, static_cast<std::int64_t>(p / 8),
+                              static_cast<std::int64_t>(p % 8)) ==
               Approx((ds.image(batch.indices[k])[p] / 255.0 - 0.25) / 0.5).margin(1e-5));
   CHECK_FALSE(loader.next(batch));
 
@@ -142,6 +142,11 @@ TEST_CASE("Augmented batches are the same with or without prefetch and for any t
   fast.start_epoch(2);
   REQUIRE(fast.next(batch));
   CHECK(std::vector<std::size_t>(a.indices.begin(), a.indices.begin() + 32) == batch.indices);
+  // A resumed epoch starting at batch 2 hands out what the whole epoch had from there.
+  fast.start_epoch(2, 2);
+  REQUIRE(fast.next(batch));
+  CHECK(std::vector<std::size_t>(a.indices.begin() + 64, a.indices.begin() + 96) == batch.indices);
+  CHECK_THROWS_AS(fast.start_epoch(2, 5), InvalidArgument);
   // Random access matches the sequence.
   Batch third;
   fast.assemble(2, third);

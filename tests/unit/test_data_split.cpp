@@ -1,13 +1,12 @@
 // Official and paper splits: disjoint, complete, stratified to within one sample per class, seeded.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <set>
 #include <vector>
 
-#include "mien/data/split.hpp"
 #include "../support/synthetic_dataset.hpp"
+#include "mien/data/split.hpp"
 
 using namespace mien;
 

@@ -1,14 +1,20 @@
 #pragma once
 // CPU convolution (stride 1, "same" zero padding, odd square kernels) as im2col + GEMM.
 //
-// A group of g images is unfolded side by side into one column matrix col [C·k·k, g·H·W], so each GEMM is
-//   forward          y_g  [K, g·HW]     = W [K, Ckk] · col
-//   backward data    dcol [Ckk, g·HW]   = Wᵀ · dy_g            (then folded back into dx by col2im)
-//   backward filter  dW   [K, Ckk]     += dy_g · colᵀ
-// Grouping keeps the GEMMs wide on the small maps deep in the network (a 6×6 map alone gives 36 columns).
-// The batch is split over OpenMP threads, each with its own scratch and its own dW/db partial sums; Eigen's
-// GEMM runs single-threaded inside the parallel region. With fewer images than threads the loop runs serially
-// and Eigen threads the GEMMs instead.
+// The output columns (pixels) of a thread's images are cut into tiles of about target_tile_columns columns: a
+// band of pixel rows of one image when the maps are large, or several whole maps side by side when they are
+// small. A tile is unfolded into col [C·k·k, columns] and each pass is one GEMM per tile:
+//   forward          y_t  [K, cols]    = W [K, Ckk] · col
+//   backward data    dcol [Ckk, cols]  = Wᵀ · dy_t          (then folded back into dx by col2im)
+//   backward filter  dW   [K, Ckk]    += dy_t · colᵀ
+// Tiles keep col in the core's L2 cache between im2col and the GEMM that reads it (a whole 64×64 map with 32
+// channels would be 4.7 MB), and grouping images keeps the GEMMs wide on the 6×6 maps deep in the network.
+// For a band of one image, y_t and dy_t are read and written in place as strided blocks of the NCHW tensor;
+// only groups of images are gathered or scattered.
+//
+// The batch is split over OpenMP threads, each with its own scratch and its own dW/db partial sums; Eigen's GEMM
+// runs single-threaded inside the parallel region. With fewer images than threads the loop runs serially and
+// Eigen threads the GEMMs instead.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -32,13 +38,45 @@ struct Geometry {
       : n(x.n()), c(x.c()), h(x.h()), w(x.w()), k_out(weight[0]), k(static_cast<int>(weight[2])) {}
 };
 
-// Columns one GEMM should have at least: below this Eigen's packed kernels do not reach full speed.
-constexpr std::int64_t target_gemm_columns = 768;
+// Output columns per GEMM: wide enough for Eigen's packed kernels to run at full speed, small enough that the
+// unfolded tile stays in cache (measured on the paper network's layer shapes).
+constexpr std::int64_t target_tile_columns = 768;
 
-// Images per group for a thread that owns `images` images of hw pixels each.
-inline std::int64_t images_per_group(std::int64_t hw, std::int64_t images) {
-  return std::max<std::int64_t>(1, std::min(images, (target_gemm_columns + hw - 1) / hw));
-}
+// Rows [row, row + rows) of each of `images` consecutive images starting at `image`. Either images == 1, or
+// the tile holds whole maps (row == 0, rows == H).
+struct Tile {
+  std::int64_t image, images, row, rows;
+};
+
+// How one thread cuts its images [first, last) into tiles.
+class Tiling {
+ public:
+  Tiling(const Geometry& g, std::int64_t images) : g_(g) {
+    if (g.hw() >= target_tile_columns) {
+      const std::int64_t bands = (g.hw() + target_tile_columns - 1) / target_tile_columns;
+      rows_per_tile_ = (g.h + bands - 1) / bands;
+    } else {
+      rows_per_tile_ = g.h;
+      images_per_tile_ = std::clamp<std::int64_t>((target_tile_columns + g.hw() - 1) / g.hw(), 1, images);
+    }
+  }
+
+  bool groups_images() const { return images_per_tile_ > 1; }
+  std::int64_t max_columns() const { return images_per_tile_ * rows_per_tile_ * g_.w; }
+
+  template <class Fn>
+  void for_each(std::int64_t first, std::int64_t last, Fn&& fn) const {
+    for (std::int64_t image = first; image < last; image += images_per_tile_) {
+      const std::int64_t images = std::min(images_per_tile_, last - image);
+      for (std::int64_t row = 0; row < g_.h; row += rows_per_tile_)
+        fn(Tile{image, images, row, std::min(rows_per_tile_, g_.h - row)});
+    }
+  }
+
+ private:
+  Geometry g_;
+  std::int64_t rows_per_tile_ = 1, images_per_tile_ = 1;
+};
 
 // Valid output columns [first, last) for a kernel column offset `shift`: those whose source w + shift lies in
 // [0, width).
@@ -47,20 +85,20 @@ inline void valid_columns(std::int64_t width, std::int64_t shift, std::int64_t& 
   last = std::clamp<std::int64_t>(width - shift, first, width);
 }
 
-// Unfolds one image x [C, H, W] into col: row (c·k + i)·k + j, at columns [0, H·W) of a matrix whose rows are
-// `ld` apart, holds x[c, h + i - k/2, w + j - k/2] for every (h, w), zero where that falls in the padding.
+// Unfolds output rows [row, row + rows) of one image x [C, H, W] into col, whose rows are `ld` apart:
+// col row (c·k + i)·k + j, column (h - row)·W + w, holds x[c, h + i - k/2, w + j - k/2], zero in the padding.
 template <class T>
-void im2col(const T* x, const Geometry& g, T* col, std::int64_t ld) {
+void im2col(const T* x, const Geometry& g, std::int64_t row, std::int64_t rows, T* col, std::int64_t ld) {
   const int pad = g.k / 2;
   for (std::int64_t c = 0; c < g.c; ++c) {
     const T* plane = x + c * g.hw();
     for (int i = 0; i < g.k; ++i) {
       for (int j = 0; j < g.k; ++j) {
-        T* row = col + ((c * g.k + i) * g.k + j) * ld;
+        T* col_row = col + ((c * g.k + i) * g.k + j) * ld;
         std::int64_t first, last;
         valid_columns(g.w, j - pad, first, last);
-        for (std::int64_t h = 0; h < g.h; ++h) {
-          T* out = row + h * g.w;
+        for (std::int64_t h = row; h < row + rows; ++h) {
+          T* out = col_row + (h - row) * g.w;
           const std::int64_t src_h = h + i - pad;
           if (src_h < 0 || src_h >= g.h) {
             std::fill(out, out + g.w, T(0));
@@ -76,21 +114,24 @@ void im2col(const T* x, const Geometry& g, T* col, std::int64_t ld) {
   }
 }
 
-// The adjoint of im2col: adds every entry of col back onto the input pixel it was copied from. dx must be
-// zeroed by the caller (several rows of col land on each pixel).
+// The adjoint of im2col for the same rows: adds every entry of col back onto the input pixel it was copied
+// from. dx must be zeroed before the image's first tile (several col entries land on each pixel, and bands
+// overlap by the kernel's reach).
 template <class T>
-void col2im(const T* col, std::int64_t ld, const Geometry& g, T* dx) {
+void col2im(const T* col, std::int64_t ld, const Geometry& g, std::int64_t row, std::int64_t rows, T* dx) {
   const int pad = g.k / 2;
   for (std::int64_t c = 0; c < g.c; ++c) {
     T* plane = dx + c * g.hw();
     for (int i = 0; i < g.k; ++i) {
       for (int j = 0; j < g.k; ++j) {
-        const T* row = col + ((c * g.k + i) * g.k + j) * ld;
+        const T* col_row = col + ((c * g.k + i) * g.k + j) * ld;
         std::int64_t first, last;
         valid_columns(g.w, j - pad, first, last);
-        const std::int64_t h_first = std::max<std::int64_t>(0, pad - i), h_last = std::min(g.h, g.h + pad - i);
+        // Output rows whose source row h + i - pad lies inside the image.
+        const std::int64_t h_first = std::max<std::int64_t>(row, pad - i);
+        const std::int64_t h_last = std::min(row + rows, g.h + pad - i);
         for (std::int64_t h = h_first; h < h_last; ++h) {
-          const T* in = row + h * g.w;
+          const T* in = col_row + (h - row) * g.w;
           T* dst = plane + (h + i - pad) * g.w + (j - pad);  // dst[w] is dx[c, h + i - pad, w + j - pad]
           for (std::int64_t w = first; w < last; ++w) dst[w] += in[w];
         }
@@ -99,13 +140,25 @@ void col2im(const T* col, std::int64_t ld, const Geometry& g, T* dx) {
   }
 }
 
-// Copies the NCHW maps of `images` consecutive images, t [images, K, HW], into one [K, images·HW] matrix.
+// Unfolds every image of a tile side by side into col (columns img·rows·W onwards for image img).
 template <class T>
-void gather_channels_major(const T* t, std::int64_t images, std::int64_t channels, std::int64_t hw, T* out) {
-  const std::int64_t ld = images * hw;
-  for (std::int64_t img = 0; img < images; ++img)
-    for (std::int64_t ch = 0; ch < channels; ++ch)
-      std::copy(t + (img * channels + ch) * hw, t + (img * channels + ch + 1) * hw, out + ch * ld + img * hw);
+void im2col_tile(const T* x, const Geometry& g, const Tile& t, T* col, std::int64_t cols) {
+  for (std::int64_t img = 0; img < t.images; ++img)
+    im2col(x + (t.image + img) * g.c * g.hw(), g, t.row, t.rows, col + img * t.rows * g.w, cols);
+}
+
+// The [K, cols] block of an NCHW map t [N, K, H, W] that a tile covers. A band of one image is a strided view
+// of t itself; several whole maps are first copied side by side into `scratch`.
+template <class T>
+ConstStridedMatrixMap<T> tile_block(const T* t, const Geometry& g, const Tile& tile, T* scratch) {
+  const std::int64_t cols = tile.images * tile.rows * g.w;
+  const T* start = t + tile.image * g.k_out * g.hw();
+  if (tile.images == 1) return as_strided_matrix(start + tile.row * g.w, g.k_out, cols, g.hw());
+  for (std::int64_t img = 0; img < tile.images; ++img)
+    for (std::int64_t ch = 0; ch < g.k_out; ++ch)
+      std::copy(start + (img * g.k_out + ch) * g.hw(), start + (img * g.k_out + ch + 1) * g.hw(),
+                scratch + ch * cols + img * g.hw());
+  return as_strided_matrix(static_cast<const T*>(scratch), g.k_out, cols, cols);
 }
 
 }  // namespace conv2d_detail
@@ -116,29 +169,29 @@ void conv2d_forward(Context& /*ctx*/, const Tensor<T>& x, const Tensor<T>& w, co
   const Geometry g(x.shape(), w.shape());
   if (y.numel() == 0) return;
   const auto weights = as_matrix(w.data(), g.k_out, g.patch());
-  const T* bias = b.data();
-  const std::int64_t hw = g.hw();
-  parallel_chunks(g.n, g.k_out * g.patch() * hw, [&](int, std::int64_t first, std::int64_t last) {
-    const std::int64_t group = images_per_group(hw, last - first);
-    Tensor<T> col(Shape{g.patch(), group * hw});
-    Tensor<T> product(Shape{group > 1 ? g.k_out * group * hw : 0});
-    for (std::int64_t n0 = first; n0 < last; n0 += group) {
-      const std::int64_t images = std::min(group, last - n0), cols = images * hw;
-      for (std::int64_t img = 0; img < images; ++img)
-        im2col(x.data() + (n0 + img) * g.c * hw, g, col.data() + img * hw, cols);
-      // One image: the GEMM writes straight into y, whose [K, HW] block is already the right layout.
-      T* result = images == 1 ? y.data() + n0 * g.k_out * hw : product.data();
-      as_matrix(result, g.k_out, cols).noalias() = weights * as_matrix(col.data(), g.patch(), cols);
-      // Scatter [K, images·HW] back to NCHW and add the bias (in place when result is y itself).
-      for (std::int64_t img = 0; img < images; ++img) {
-        for (std::int64_t ch = 0; ch < g.k_out; ++ch) {
-          const T* src = result + ch * cols + img * hw;
-          T* dst = y.data() + ((n0 + img) * g.k_out + ch) * hw;
-          const T bias_ch = bias[ch];
-          for (std::int64_t p = 0; p < hw; ++p) dst[p] = src[p] + bias_ch;
-        }
+  const auto bias = as_matrix(b.data(), g.k_out, 1).col(0);
+  parallel_chunks(g.n, g.k_out * g.patch() * g.hw(), [&](int, std::int64_t first, std::int64_t last) {
+    const Tiling tiling(g, last - first);
+    Tensor<T> col(Shape{g.patch(), tiling.max_columns()});
+    Tensor<T> product(Shape{tiling.groups_images() ? g.k_out * tiling.max_columns() : 0});
+    tiling.for_each(first, last, [&](const Tile& t) {
+      const std::int64_t cols = t.images * t.rows * g.w;
+      im2col_tile(x.data(), g, t, col.data(), cols);
+      const auto unfolded = as_matrix(col.data(), g.patch(), cols);
+      T* out = y.data() + t.image * g.k_out * g.hw();
+      if (t.images == 1) {
+        auto band = as_strided_matrix(out + t.row * g.w, g.k_out, cols, g.hw());
+        band.noalias() = weights * unfolded;
+        band.colwise() += bias;
+        return;
       }
-    }
+      // Whole maps of several images: multiply into scratch, then scatter each image's [K, HW] block to NCHW.
+      auto result = as_matrix(product.data(), g.k_out, cols);
+      result.noalias() = weights * unfolded;
+      for (std::int64_t img = 0; img < t.images; ++img)
+        as_matrix(out + img * g.k_out * g.hw(), g.k_out, g.hw()) =
+            result.middleCols(img * g.hw(), g.hw()).colwise() + bias;
+    });
   });
 }
 
@@ -148,25 +201,20 @@ void conv2d_backward_data(Context& /*ctx*/, const Tensor<T>& dy, const Tensor<T>
   const Geometry g(dx.shape(), w.shape());
   if (dx.numel() == 0) return;
   const auto weights = as_matrix(w.data(), g.k_out, g.patch());
-  const std::int64_t hw = g.hw();
-  parallel_chunks(g.n, g.k_out * g.patch() * hw, [&](int, std::int64_t first, std::int64_t last) {
-    const std::int64_t group = images_per_group(hw, last - first);
-    Tensor<T> dcol(Shape{g.patch(), group * hw});
-    Tensor<T> gathered(Shape{group > 1 ? g.k_out * group * hw : 0});
-    for (std::int64_t n0 = first; n0 < last; n0 += group) {
-      const std::int64_t images = std::min(group, last - n0), cols = images * hw;
-      const T* dy_group = dy.data() + n0 * g.k_out * hw;
-      if (images > 1) {
-        gather_channels_major(dy_group, images, g.k_out, hw, gathered.data());
-        dy_group = gathered.data();
+  parallel_chunks(g.n, g.k_out * g.patch() * g.hw(), [&](int, std::int64_t first, std::int64_t last) {
+    const Tiling tiling(g, last - first);
+    Tensor<T> dcol(Shape{g.patch(), tiling.max_columns()});
+    Tensor<T> gathered(Shape{tiling.groups_images() ? g.k_out * tiling.max_columns() : 0});
+    tiling.for_each(first, last, [&](const Tile& t) {
+      const std::int64_t cols = t.images * t.rows * g.w;
+      as_matrix(dcol.data(), g.patch(), cols).noalias() =
+          weights.transpose() * tile_block(dy.data(), g, t, gathered.data());
+      for (std::int64_t img = 0; img < t.images; ++img) {
+        T* dx_img = dx.data() + (t.image + img) * g.c * g.hw();
+        if (t.row == 0) std::fill(dx_img, dx_img + g.c * g.hw(), T(0));
+        col2im(dcol.data() + img * t.rows * g.w, cols, g, t.row, t.rows, dx_img);
       }
-      as_matrix(dcol.data(), g.patch(), cols).noalias() = weights.transpose() * as_matrix(dy_group, g.k_out, cols);
-      for (std::int64_t img = 0; img < images; ++img) {
-        T* dx_img = dx.data() + (n0 + img) * g.c * hw;
-        std::fill(dx_img, dx_img + g.c * hw, T(0));
-        col2im(dcol.data() + img * hw, cols, g, dx_img);
-      }
-    }
+    });
   });
 }
 
@@ -177,37 +225,29 @@ void conv2d_backward_filter(Context& /*ctx*/, const Tensor<T>& x, const Tensor<T
   dw.set_zero();
   db.set_zero();
   if (dy.numel() == 0) return;
-  const std::int64_t hw = g.hw();
-  const std::int64_t work = g.k_out * g.patch() * hw;
+  const std::int64_t work = g.k_out * g.patch() * g.hw();
   // Thread 0 accumulates into dw and db directly; the others into their own partials, added in thread order
   // afterwards so that the sum does not depend on scheduling.
-  std::vector<Tensor<T>> dw_partial(chunk_threads(g.n, work)), db_partial(dw_partial.size());
+  std::vector<Tensor<T>> dw_partial, db_partial;
+  for (int t = 1; t < chunk_threads(g.n, work); ++t) {
+    dw_partial.push_back(Tensor<T>::zeros(dw.shape()));
+    db_partial.push_back(Tensor<T>::zeros(db.shape()));
+  }
   parallel_chunks(g.n, work, [&](int thread, std::int64_t first, std::int64_t last) {
-    if (thread > 0) {
-      dw_partial[thread] = Tensor<T>::zeros(dw.shape());
-      db_partial[thread] = Tensor<T>::zeros(db.shape());
-    }
-    auto dw_acc = as_matrix(thread > 0 ? dw_partial[thread].data() : dw.data(), g.k_out, g.patch());
-    auto db_acc = as_matrix(thread > 0 ? db_partial[thread].data() : db.data(), g.k_out, 1);
-    const std::int64_t group = images_per_group(hw, last - first);
-    Tensor<T> col(Shape{g.patch(), group * hw});
-    Tensor<T> gathered(Shape{group > 1 ? g.k_out * group * hw : 0});
-    for (std::int64_t n0 = first; n0 < last; n0 += group) {
-      const std::int64_t images = std::min(group, last - n0), cols = images * hw;
-      for (std::int64_t img = 0; img < images; ++img)
-        im2col(x.data() + (n0 + img) * g.c * hw, g, col.data() + img * hw, cols);
-      const T* dy_group = dy.data() + n0 * g.k_out * hw;
-      if (images > 1) {
-        gather_channels_major(dy_group, images, g.k_out, hw, gathered.data());
-        dy_group = gathered.data();
-      }
-      const auto dy_mat = as_matrix(dy_group, g.k_out, cols);
-      dw_acc.noalias() += dy_mat * as_matrix(col.data(), g.patch(), cols).transpose();
-      db_acc += dy_mat.rowwise().sum();
-    }
+    auto dw_acc = as_matrix(thread > 0 ? dw_partial[thread - 1].data() : dw.data(), g.k_out, g.patch());
+    auto db_acc = as_matrix(thread > 0 ? db_partial[thread - 1].data() : db.data(), g.k_out, 1);
+    const Tiling tiling(g, last - first);
+    Tensor<T> col(Shape{g.patch(), tiling.max_columns()});
+    Tensor<T> gathered(Shape{tiling.groups_images() ? g.k_out * tiling.max_columns() : 0});
+    tiling.for_each(first, last, [&](const Tile& t) {
+      const std::int64_t cols = t.images * t.rows * g.w;
+      im2col_tile(x.data(), g, t, col.data(), cols);
+      const auto grad_out = tile_block(dy.data(), g, t, gathered.data());
+      dw_acc.noalias() += grad_out * as_matrix(col.data(), g.patch(), cols).transpose();
+      db_acc += grad_out.rowwise().sum();
+    });
   });
-  for (std::size_t t = 1; t < dw_partial.size(); ++t) {
-    if (dw_partial[t].empty()) continue;  // a thread the runtime did not start
+  for (std::size_t t = 0; t < dw_partial.size(); ++t) {
     as_array(dw) += as_array(dw_partial[t]);
     as_array(db) += as_array(db_partial[t]);
   }

@@ -47,6 +47,22 @@ ConstMatrixMap<T> as_matrix(const Tensor<T>& t, std::int64_t rows, std::int64_t 
   return ConstMatrixMap<T>(t.data(), rows, cols);
 }
 
+// A rows x cols row-major block whose rows start `stride` elements apart: a band of columns of a wider matrix,
+// such as some pixel rows of every channel of one image.
+template <class T>
+using StridedMatrixMap = Eigen::Map<Matrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+template <class T>
+using ConstStridedMatrixMap = Eigen::Map<const Matrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+template <class T>
+StridedMatrixMap<T> as_strided_matrix(T* data, std::int64_t rows, std::int64_t cols, std::int64_t stride) {
+  return StridedMatrixMap<T>(data, rows, cols, Eigen::OuterStride<>(stride));
+}
+template <class T>
+ConstStridedMatrixMap<T> as_strided_matrix(const T* data, std::int64_t rows, std::int64_t cols, std::int64_t stride) {
+  return ConstStridedMatrixMap<T>(data, rows, cols, Eigen::OuterStride<>(stride));
+}
+
 // A flat array of count elements over raw storage.
 template <class T>
 ArrayMap<T> as_array(T* data, std::int64_t count) {

@@ -23,7 +23,7 @@ struct AugmentOptions {
   float max_rotation_degrees = 15.0f;  // rotation uniform in [-max, max]
   float min_scale = 0.9f;              // scale uniform in [min_scale, max_scale]
   float max_scale = 1.1f;
-  float flip_probability = 0.5f;       // horizontal (left-right) flip
+  float flip_probability = 0.5f;  // horizontal (left-right) flip
 };
 
 // One sample's transform. The defaults are the identity.

@@ -17,7 +17,7 @@ inline constexpr int num_emotion_classes = 7;
 enum class Emotion : int { angry = 0, disgust = 1, fear = 2, happy = 3, sad = 4, surprise = 5, neutral = 6 };
 
 inline const std::array<const char*, num_emotion_classes>& emotion_names() {
-  static const std::array<const char*, num_emotion_classes> names = {"angry", "disgust", "fear",   "happy",
+  static const std::array<const char*, num_emotion_classes> names = {"angry", "disgust",  "fear",   "happy",
                                                                      "sad",   "surprise", "neutral"};
   return names;
 }
@@ -41,14 +41,18 @@ inline int find_emotion_class(std::string_view name) {
     Emotion emotion;
   };
   static const Alias aliases[] = {
-      {"angry", Emotion::angry},       {"anger", Emotion::angry},          {"an", Emotion::angry},
-      {"disgust", Emotion::disgust},   {"disgusted", Emotion::disgust},    {"di", Emotion::disgust},
-      {"fear", Emotion::fear},         {"fearful", Emotion::fear},         {"fearfull", Emotion::fear},
-      {"afraid", Emotion::fear},       {"fe", Emotion::fear},              {"af", Emotion::fear},
-      {"happy", Emotion::happy},       {"happiness", Emotion::happy},      {"ha", Emotion::happy},
-      {"sad", Emotion::sad},           {"sadness", Emotion::sad},          {"sa", Emotion::sad},
-      {"surprise", Emotion::surprise}, {"surprised", Emotion::surprise},   {"su", Emotion::surprise},
-      {"neutral", Emotion::neutral},   {"ne", Emotion::neutral},
+      {"angry", Emotion::angry},       {"anger", Emotion::angry},
+      {"an", Emotion::angry},          {"disgust", Emotion::disgust},
+      {"disgusted", Emotion::disgust}, {"di", Emotion::disgust},
+      {"fear", Emotion::fear},         {"fearful", Emotion::fear},
+      {"fearfull", Emotion::fear},     {"afraid", Emotion::fear},
+      {"fe", Emotion::fear},           {"af", Emotion::fear},
+      {"happy", Emotion::happy},       {"happiness", Emotion::happy},
+      {"ha", Emotion::happy},          {"sad", Emotion::sad},
+      {"sadness", Emotion::sad},       {"sa", Emotion::sad},
+      {"surprise", Emotion::surprise}, {"surprised", Emotion::surprise},
+      {"su", Emotion::surprise},       {"neutral", Emotion::neutral},
+      {"ne", Emotion::neutral},
   };
   for (const Alias& a : aliases)
     if (key == a.spelling) return static_cast<int>(a.emotion);

@@ -32,10 +32,10 @@ namespace mien {
 enum class OnBadInput { fail, skip };
 
 struct LoadOptions {
-  int image_size = 48;                                 // images are stored image_size x image_size
-  OnBadInput on_bad_image = OnBadInput::fail;          // unreadable image files, malformed CSV rows
-  OnBadInput on_unknown_class = OnBadInput::fail;      // class folders whose names name no emotion
-  int num_threads = 0;                                 // decoding threads; 0: OpenMP's default
+  int image_size = 48;                             // images are stored image_size x image_size
+  OnBadInput on_bad_image = OnBadInput::fail;      // unreadable image files, malformed CSV rows
+  OnBadInput on_unknown_class = OnBadInput::fail;  // class folders whose names name no emotion
+  int num_threads = 0;                             // decoding threads; 0: OpenMP's default
 };
 
 // What a load left out, one line per item: "<file>: <reason>" or "<file>:<line>: <reason>".
@@ -97,8 +97,8 @@ inline std::uint64_t pixel_hash(const std::uint8_t* pixels, int width, int heigh
     return x ^ (x >> 31);
   };
   const std::size_t count = static_cast<std::size_t>(width) * height;
-  std::uint64_t h = mix((static_cast<std::uint64_t>(static_cast<std::uint32_t>(width)) << 32) ^
-                        static_cast<std::uint32_t>(height));
+  std::uint64_t h =
+      mix((static_cast<std::uint64_t>(static_cast<std::uint32_t>(width)) << 32) ^ static_cast<std::uint32_t>(height));
   for (std::size_t i = 0; i < count; i += 8) {
     std::uint64_t word = 0;
     const std::size_t n = std::min<std::size_t>(8, count - i);
@@ -115,8 +115,8 @@ inline void append(Dataset& into, const Dataset& more) {
     into = more;
     return;
   }
-  check_arg(into.height == more.height && into.width == more.width, "append", "image sizes differ: ", into.height,
-            "x", into.width, " and ", more.height, "x", more.width);
+  check_arg(into.height == more.height && into.width == more.width, "append", "image sizes differ: ", into.height, "x",
+            into.width, " and ", more.height, "x", more.width);
   check_arg(into.class_names == more.class_names, "append", "the data sets have different classes");
   std::vector<std::uint8_t> origin_map(more.origin_names.size());
   for (std::size_t o = 0; o < more.origin_names.size(); ++o) {
@@ -273,7 +273,7 @@ inline Dataset load_image_folder(const std::filesystem::path& root, const std::s
   ds.content_hashes.resize(n);
   ds.origins.assign(n, 0);
   std::vector<std::string> errors(n);
-  const int threads = detail::loader_threads(options.num_threads);
+  [[maybe_unused]] const int threads = detail::loader_threads(options.num_threads);
 #pragma omp parallel for schedule(dynamic, 64) num_threads(threads)
   for (std::int64_t i = 0; i < static_cast<std::int64_t>(n); ++i) {
     const auto s = static_cast<std::size_t>(i);
@@ -294,10 +294,18 @@ inline Dataset load_image_folder(const std::filesystem::path& root, const std::s
 
 // fer2013.csv, split by its Usage column. `report` lists the malformed rows that were skipped.
 struct Fer2013Csv {
-  Dataset training;     // Usage "Training"    (28,709 rows in the original file)
-  Dataset public_test;  // Usage "PublicTest"  (3,589)
-  Dataset private_test; // Usage "PrivateTest" (3,589)
+  Dataset training;      // Usage "Training"    (28,709 rows in the original file)
+  Dataset public_test;   // Usage "PublicTest"  (3,589)
+  Dataset private_test;  // Usage "PrivateTest" (3,589)
   LoadReport report;
+
+  // The three in one data set, each sample keeping its Usage as origin (for official_split and paper_split).
+  Dataset pooled() const {
+    Dataset all = training;
+    append(all, public_test);
+    append(all, private_test);
+    return all;
+  }
 };
 
 namespace detail {
@@ -312,7 +320,8 @@ inline std::vector<std::string_view> split_commas(std::string_view line) {
   std::vector<std::string_view> fields;
   for (std::size_t start = 0;;) {
     const std::size_t comma = line.find(',', start);
-    fields.push_back(trim(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
+    fields.push_back(
+        trim(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
     if (comma == std::string_view::npos) return fields;
     start = comma + 1;
   }
@@ -339,7 +348,9 @@ struct FerColumns {
 inline std::string parse_fer_row(std::string_view line, const FerColumns& columns, std::int32_t& label, int& usage,
                                  std::uint8_t* pixels) {
   const std::vector<std::string_view> fields = split_commas(line);
-  auto field = [&fields](int column) { return column < static_cast<int>(fields.size()) ? fields[column] : std::string_view(); };
+  auto field = [&fields](int column) {
+    return column < static_cast<int>(fields.size()) ? fields[column] : std::string_view();
+  };
 
   const std::string_view emotion = field(columns.emotion);
   if (emotion.empty()) return "missing emotion";
@@ -437,7 +448,7 @@ inline Fer2013Csv load_fer2013_csv(const std::filesystem::path& path, const Load
   std::vector<int> usages(rows);
   std::vector<std::string> errors(rows);
   const std::string file = path.string();
-  const int threads = detail::loader_threads(options.num_threads);
+  [[maybe_unused]] const int threads = detail::loader_threads(options.num_threads);
 #pragma omp parallel for schedule(dynamic, 256) num_threads(threads)
   for (std::int64_t r = 0; r < static_cast<std::int64_t>(rows); ++r) {
     const auto s = static_cast<std::size_t>(r);

@@ -44,10 +44,9 @@ struct DuplicateAudit {
     return "duplicate audit of " + n(images) + " images: " + n(groups) + " groups of pixel-identical images (" +
            n(images_in_groups) + " images, " + n(images_in_groups - groups) + " redundant copies)\n" +
            "  within train: " + n(within_train) + " groups, within val: " + n(within_val) +
-           ", within test: " + n(within_test) + "\n" +
-           "  across train/val: " + n(across_train_val) + " groups (" + n(val_in_train) + " val images also in train)\n" +
-           "  across train/test: " + n(across_train_test) + " groups (" + n(test_in_train) +
-           " test images also in train)\n" +
+           ", within test: " + n(within_test) + "\n" + "  across train/val: " + n(across_train_val) + " groups (" +
+           n(val_in_train) + " val images also in train)\n" + "  across train/test: " + n(across_train_test) +
+           " groups (" + n(test_in_train) + " test images also in train)\n" +
            "  across val/test: " + n(across_val_test) + " groups (" + n(test_in_val) + " test images also in val)\n" +
            "  conflicting labels: " + n(conflicting_groups) + " groups (" + n(conflicting_images) + " images)";
   }

@@ -34,8 +34,7 @@ void to_gray8(const Sample* src, std::size_t count, int channels, std::uint32_t 
   const std::uint64_t denominator = 1000ull * max_value;
   for (std::size_t i = 0; i < count; ++i) {
     const Sample* p = src + i * channels;
-    const std::uint64_t luma1000 =
-        channels >= 3 ? 299ull * p[0] + 587ull * p[1] + 114ull * p[2] : 1000ull * p[0];
+    const std::uint64_t luma1000 = channels >= 3 ? 299ull * p[0] + 587ull * p[1] + 114ull * p[2] : 1000ull * p[0];
     dst[i] = static_cast<std::uint8_t>((luma1000 * 255 + denominator / 2) / denominator);
   }
 }
@@ -143,9 +142,7 @@ inline ResampleTaps resample_taps(int src, int dst) {
   return t;
 }
 
-inline std::uint8_t round_to_u8(float v) {
-  return static_cast<std::uint8_t>(std::clamp(v, 0.0f, 255.0f) + 0.5f);
-}
+inline std::uint8_t round_to_u8(float v) { return static_cast<std::uint8_t>(std::clamp(v, 0.0f, 255.0f) + 0.5f); }
 
 }  // namespace detail
 
@@ -153,8 +150,8 @@ inline std::uint8_t round_to_u8(float v) {
 // dst, which holds dst_width * dst_height pixels. Equal sizes copy the pixels unchanged.
 inline void resize_gray(const std::uint8_t* src, int src_width, int src_height, std::uint8_t* dst, int dst_width,
                         int dst_height) {
-  check_arg(src_width > 0 && src_height > 0 && dst_width > 0 && dst_height > 0, "resize_gray", "sizes ", src_width,
-            "x", src_height, " -> ", dst_width, "x", dst_height, " must be positive");
+  check_arg(src_width > 0 && src_height > 0 && dst_width > 0 && dst_height > 0, "resize_gray", "sizes ", src_width, "x",
+            src_height, " -> ", dst_width, "x", dst_height, " must be positive");
   if (src_width == dst_width && src_height == dst_height) {
     std::copy(src, src + static_cast<std::size_t>(src_width) * src_height, dst);
     return;
@@ -176,7 +173,8 @@ inline void resize_gray(const std::uint8_t* src, int src_width, int src_height, 
     for (int x = 0; x < dst_width; ++x) {
       float sum = 0.0f;
       for (int k = 0; k < down.taps; ++k)
-        sum += down.weight[y * down.taps + k] * rows[static_cast<std::size_t>(down.index[y * down.taps + k]) * dst_width + x];
+        sum += down.weight[y * down.taps + k] *
+               rows[static_cast<std::size_t>(down.index[y * down.taps + k]) * dst_width + x];
       dst[static_cast<std::size_t>(y) * dst_width + x] = detail::round_to_u8(sum);
     }
   }
@@ -209,8 +207,8 @@ inline void write_png(const std::filesystem::path& path, const std::uint8_t* pix
 }
 
 inline void write_png(const std::filesystem::path& path, const GrayImage& image) {
-  check_arg(image.pixels.size() == static_cast<std::size_t>(image.width) * image.height, "write_png",
-            "image holds ", image.pixels.size(), " pixels, expected ", image.width, "x", image.height);
+  check_arg(image.pixels.size() == static_cast<std::size_t>(image.width) * image.height, "write_png", "image holds ",
+            image.pixels.size(), " pixels, expected ", image.width, "x", image.height);
   write_png(path, image.pixels.data(), image.width, image.height, 1);
 }
 

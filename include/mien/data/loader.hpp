@@ -29,23 +29,23 @@
 namespace mien {
 
 struct Batch {
-  Tensor<float> images;               // [B, 1, H, W]
-  Tensor<std::int32_t> labels;        // [B]
-  std::vector<std::size_t> indices;   // the data set index of each sample
+  Tensor<float> images;              // [B, 1, H, W]
+  Tensor<std::int32_t> labels;       // [B]
+  std::vector<std::size_t> indices;  // the data set index of each sample
   std::size_t size() const { return indices.size(); }
 };
 
 struct LoaderOptions {
   std::size_t batch_size = 64;
-  bool shuffle = true;           // a new seeded order every epoch; off: the order of the indices given
-  bool drop_last = false;        // drop the last batch when it is smaller than batch_size
-  bool augment = false;          // for the training set only
+  bool shuffle = true;     // a new seeded order every epoch; off: the order of the indices given
+  bool drop_last = false;  // drop the last batch when it is smaller than batch_size
+  bool augment = false;    // for the training set only
   AugmentOptions augmentation;
-  float mean = 0.0f;             // images hold (pixel / 255 - mean) / stddev
+  float mean = 0.0f;  // images hold (pixel / 255 - mean) / stddev
   float stddev = 1.0f;
   std::uint64_t seed = 0;
-  int num_threads = 0;           // batch assembly threads; 0: OpenMP's default
-  bool prefetch = true;          // assemble the next batch on a background thread
+  int num_threads = 0;   // batch assembly threads; 0: OpenMP's default
+  bool prefetch = true;  // assemble the next batch on a background thread
 };
 
 // Mean and standard deviation of pixel / 255 over the given images (to standardize with the training set's).
@@ -69,7 +69,8 @@ inline PixelStats pixel_stats(const Dataset& ds, const std::vector<std::size_t>&
     sum_sq += n * x * x;
   }
   const double mean = sum / count;
-  return PixelStats{static_cast<float>(mean), static_cast<float>(std::sqrt(std::max(sum_sq / count - mean * mean, 0.0)))};
+  return PixelStats{static_cast<float>(mean),
+                    static_cast<float>(std::sqrt(std::max(sum_sq / count - mean * mean, 0.0)))};
 }
 
 class BatchLoader {
@@ -112,15 +113,19 @@ class BatchLoader {
   // This epoch's order of data set indices.
   const std::vector<std::size_t>& epoch_order() const { return order_; }
 
-  // Starts epoch `epoch` (its order, its augmentations) from its first batch; a batch being prefetched for
-  // the previous epoch is discarded. The loader starts in epoch 0.
-  void start_epoch(std::uint64_t epoch) {
+  // Starts epoch `epoch` (its order, its augmentations) at batch `first_batch` (a resumed run passes the
+  // batches it already did, and gets the batches the uninterrupted run would have had); a batch being
+  // prefetched for the previous epoch is discarded. The loader starts in epoch 0.
+  void start_epoch(std::uint64_t epoch, std::size_t first_batch = 0) {
+    check_arg(first_batch <= batches_per_epoch(), "BatchLoader::start_epoch", "first batch ", first_batch,
+              " is past the ", batches_per_epoch(), " batches of an epoch");
     std::unique_lock<std::mutex> lock(mutex_);
     done_.wait(lock, [this] { return job_ == none; });
     ready_ = none;
     error_ = nullptr;
     set_order(epoch);
-    if (options_.prefetch && batches_per_epoch() > 0) post(0);  // start on the first batch right away
+    cursor_ = first_batch;
+    if (options_.prefetch && cursor_ < batches_per_epoch()) post(cursor_);  // start on it right away
   }
 
   // The next batch of the epoch into `batch` (its buffers are reused); false once the epoch is exhausted.
@@ -156,7 +161,7 @@ class BatchLoader {
     float* images = batch.images.data();
     std::int32_t* labels = batch.labels.data();
     const std::size_t* picked = batch.indices.data();
-    const int threads = detail::loader_threads(options_.num_threads);
+    [[maybe_unused]] const int threads = detail::loader_threads(options_.num_threads);
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (std::int64_t k = 0; k < static_cast<std::int64_t>(count); ++k) {
       const std::size_t sample = picked[k];

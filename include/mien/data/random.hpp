@@ -22,10 +22,10 @@ inline constexpr std::uint32_t augment = 0xDA7A0003u;  // step = epoch, index = 
 // Word `index` of the stream as 32 raw bits: the same word RandomStream::uniform(index) turns into a float.
 inline std::uint32_t random_bits(const RandomStream& s, std::uint64_t index) {
   const std::uint64_t block = index >> 2;
-  const PhiloxWords w = philox4x32_10(static_cast<std::uint32_t>(block), static_cast<std::uint32_t>(block >> 32),
-                                      static_cast<std::uint32_t>(s.step), static_cast<std::uint32_t>(s.step >> 32),
-                                      static_cast<std::uint32_t>(s.seed) ^ s.stream,
-                                      static_cast<std::uint32_t>(s.seed >> 32));
+  const PhiloxWords w =
+      philox4x32_10(static_cast<std::uint32_t>(block), static_cast<std::uint32_t>(block >> 32),
+                    static_cast<std::uint32_t>(s.step), static_cast<std::uint32_t>(s.step >> 32),
+                    static_cast<std::uint32_t>(s.seed) ^ s.stream, static_cast<std::uint32_t>(s.seed >> 32));
   return w.v[index & 3];
 }
 

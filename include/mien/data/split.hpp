@@ -49,7 +49,8 @@ namespace detail {
 // Splits `indices` into cut_points.size() + 1 parts, class by class: part k of a class of n samples gets the
 // shuffled samples from round(cut_points[k-1] * n) to round(cut_points[k] * n). Cut points are cumulative
 // fractions in [0, 1], ascending.
-inline std::vector<std::vector<std::size_t>> stratified_parts(const Dataset& ds, const std::vector<std::size_t>& indices,
+inline std::vector<std::vector<std::size_t>> stratified_parts(const Dataset& ds,
+                                                              const std::vector<std::size_t>& indices,
                                                               const std::vector<double>& cut_points,
                                                               std::uint64_t seed) {
   std::vector<std::vector<std::size_t>> by_class(ds.class_names.size());

@@ -23,10 +23,6 @@
 
 namespace mien::cuda::conv {
 
-// Rounds fp32 values to TF32 once, as they are staged for the tensor cores.
-struct Tf32Rounding {
-  __device__ float operator()(float v) const { return nvcuda::wmma::__float_to_tf32(v); }
-};
 
 // ---- Pipeline and multiply engines ---------------------------------------------------------------------------
 
@@ -88,6 +84,15 @@ __device__ __forceinline__ void fma_gemm(Loader& loader, int k_tiles, int m0, in
   }
 }
 
+// __CUDA_AMPERE_MMA__ (from mma.h) is set in the host pass and in device passes for compute capability 8.0 and
+// later, the ones with TF32 tensor cores; a build for an older GPU runs the TF32 tiles on the FFMA engine.
+#if defined(__CUDA_AMPERE_MMA__)
+
+// Rounds fp32 values to TF32 once, as they are staged for the tensor cores.
+struct Tf32Rounding {
+  __device__ float operator()(float v) const { return nvcuda::wmma::__float_to_tf32(v); }
+};
+
 // Tensor-core engine (float only). Accumulators go out through a per-warp 16 x 16 staging tile in shared
 // memory, since WMMA's accumulator layout is opaque; each lane then stores runs of 4 columns.
 template <class Tile, class Loader, class Store>
@@ -142,6 +147,19 @@ __device__ __forceinline__ void tf32_gemm(Loader& loader, int k_tiles, int m0, i
   }
 }
 
+#endif  // __CUDA_AMPERE_MMA__
+
+// The engine a kernel instantiation runs: tensor cores for the TF32 tiles where the target has them.
+template <bool Tf32, class Tile, class T, class Loader, class Store>
+__device__ __forceinline__ void run_engine(Loader& loader, int k_tiles, int m0, int n0, const Store& store) {
+#if defined(__CUDA_AMPERE_MMA__)
+  if constexpr (Tf32)
+    tf32_gemm<Tile>(loader, k_tiles, m0, n0, store);
+  else
+#endif
+    fma_gemm<Tile, T>(loader, k_tiles, m0, n0, store);
+}
+
 // ---- Kernels ----------------------------------------------------------------------------------------------------
 
 // out = A · im2col(x) (+ bias): forward (A = w) and backward data (A = flipped w, x = dy, shapes transposed).
@@ -152,11 +170,8 @@ __global__ void __launch_bounds__(Tile::threads, 2)
   const int m0 = static_cast<int>(blockIdx.y) * Tile::BM, n0 = static_cast<int>(blockIdx.x) * Tile::BN;
   Im2colLoader<T, KS, Tile> loader(static_cast<int>(threadIdx.x), a, x, s, plane, width, m0, n0);
   const int k_tiles = ceil_div(s.patch(), Tile::BK);
-  auto store = [&](int m, int p, const auto& run) { out.store_run(m, p, run); };
-  if constexpr (Tf32)
-    tf32_gemm<Tile>(loader, k_tiles, m0, n0, store);
-  else
-    fma_gemm<Tile, T>(loader, k_tiles, m0, n0, store);
+  run_engine<Tf32, Tile, T>(loader, k_tiles, m0, n0,
+                            [&](int m, int p, const auto& run) { out.store_run(m, p, run); });
 }
 
 // Partial dw [K, C·k·k] over pixel part blockIdx.z of `parts` (each part writes its own matrix of `out`).
@@ -169,11 +184,8 @@ __global__ void __launch_bounds__(Tile::threads, 2)
   const IndexRange range = split_range(s.pixels(), parts, part, Tile::BK);
   FilterLoader<T, Tile> loader(static_cast<int>(threadIdx.x), dy, x, s, plane, width, m0, n0, range);
   const int k_tiles = ceil_div(range.end - range.begin, Tile::BK);
-  auto store = [&](int m, int n, const auto& run) { out.store_run(part, m, n, run); };
-  if constexpr (Tf32)
-    tf32_gemm<Tile>(loader, k_tiles, m0, n0, store);
-  else
-    fma_gemm<Tile, T>(loader, k_tiles, m0, n0, store);
+  run_engine<Tf32, Tile, T>(loader, k_tiles, m0, n0,
+                            [&](int m, int n, const auto& run) { out.store_run(part, m, n, run); });
 }
 
 // out[i] = sum over parts of partial[part][i], in part order (deterministic).

@@ -144,7 +144,8 @@ inline FilterTile choose_filter_tile(int m, int n) {
 // a read of M x N values).
 inline int filter_split_parts(int pixels, int output_tiles, int sm_count, int waves = 4, int min_chunk = 1024) {
   const int wanted = ceil_div(waves * sm_count, output_tiles > 0 ? output_tiles : 1);
-  const int most = ceil_div(pixels, min_chunk);
+  int most = ceil_div(pixels, min_chunk);
+  if (most > 65535) most = 65535;  // the parts are the grid's z extent
   const int parts = wanted < most ? wanted : most;
   return parts > 1 ? parts : 1;
 }

@@ -24,7 +24,8 @@ struct FmaTile {
 };
 
 // Tensor-core tile: 8 warps, warps_m x warps_n of them, each owning a 32 x WN patch of 16 x 16 accumulators;
-// BK is a multiple of the fragments' depth of 8.
+// BK is a multiple of the fragments' depth of 8. TM x TN is the per-thread share when the same tile runs on
+// FFMA instead (a build for a GPU without TF32 tensor cores).
 template <int BM_, int BN_, int BK_ = 16>
 struct Tf32Tile {
   static constexpr int BM = BM_, BN = BN_, BK = BK_;
@@ -32,7 +33,9 @@ struct Tf32Tile {
   static constexpr int warps_m = BM / 32, warps_n = 8 / warps_m;
   static constexpr int WN = BN / warps_n;
   static constexpr int FM = 2, FN = WN / 16;
+  static constexpr int TN = 8, TM = BM * BN / (threads * TN);
   static_assert(BM % 32 == 0 && BM <= 256 && WN % 16 == 0 && BK % 8 == 0, "unsupported TF32 tile");
+  static_assert(BN % TN == 0 && TM % 2 == 0 && (BM / TM) * (BN / TN) == threads, "no FFMA split of the tile");
 };
 
 // Both operands' tiles, double-buffered. A is stored k-major ([k][m]) so that the multiply reads contiguous m.

@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# One command that checks mien's CUDA backend on a machine with a GPU: builds the CUDA targets in Release, runs the
+# GPU tests, runs compute-sanitizer (memcheck) on the small cases, runs the kernel benchmarks, and a short training
+# run when the trainer is built. Every step runs even when an earlier one failed; each step's status, time and log
+# land under $OUT (else ./gpu-check-out), with a one-page summary.md. The whole run keeps within a time budget
+# (GPU_CHECK_BUDGET seconds, default 470: under 8 minutes) by giving each step at most what is left.
+#
+#   bash scripts/gpu-check.sh
+#
+# Dependencies: scripts/bootstrap.sh installs Debian packages where apt works. Where it cannot (a GPU machine with
+# no network), run scripts/stage-gpu-deps.sh on a machine that has them and bring the .gpu-deps/ folder along;
+# this script uses it when present and prints what is missing otherwise. cuDNN is taken from the CUDA toolkit,
+# from CUDNN_ROOT, or from Python's nvidia-cudnn package.
+#
+# Environment: OUT (output folder), BUILD_DIR (default build-gpu), GPU_CHECK_BUDGET (seconds), JOBS (build jobs,
+# default all cores), MIEN_GPU_CHECK_DATA (a FER2013 folder or CSV for the training run; a small synthetic CSV
+# otherwise).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+out=${OUT:-$root/gpu-check-out}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+build=${BUILD_DIR:-$root/build-gpu}
+jobs=${JOBS:-$(nproc)}
+budget=${GPU_CHECK_BUDGET:-470}
+start=$(date +%s)
+
+steps=()  # "name|status|seconds|log|note"
+remaining() { echo $((budget - ($(date +%s) - start))); }
+
+# run_step NAME LOG LIMIT COMMAND...: runs COMMAND with its output in $out/LOG, limited to LIMIT seconds (or to
+# what is left of the budget), and records ok / skipped (exit 77) / TIMEOUT / FAILED (exit code).
+run_step() {
+  local name=$1 log=$2 limit=$3
+  shift 3
+  local left
+  left=$(remaining)
+  ((left < limit)) && limit=$left
+  if ((limit < 5)); then
+    steps+=("$name|not run|0|$log|time budget spent")
+    echo "== $name: not run (time budget spent)" | tee -a "$out/$log"
+    return 0
+  fi
+  echo "== $name (limit ${limit}s)"
+  local t0=$(date +%s)
+  {
+    echo "\$ $*"
+    timeout --kill-after=10 "$limit" "$@"
+  } >>"$out/$log" 2>&1
+  local rc=$?
+  local secs=$(($(date +%s) - t0)) status
+  case $rc in
+    0) status=ok ;;
+    77) status=skipped ;;
+    124 | 137) status=TIMEOUT ;;
+    *) status="FAILED (exit $rc)" ;;
+  esac
+  steps+=("$name|$status|$secs|$log|")
+  echo "   $status in ${secs}s (log: $log)"
+  return $rc
+}
+
+note() { echo "$*" | tee -a "$out/deps.log"; }
+
+# ---- 1. environment -------------------------------------------------------------------------------------------------
+{
+  echo "date: $(date -u)"
+  uname -a
+  nvidia-smi 2>&1 || echo "nvidia-smi: not available"
+  command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
+  nvcc --version 2>&1 || echo "nvcc: not found"
+  cmake --version 2>&1 | head -1
+  g++ --version 2>&1 | head -1
+  echo "cores: $(nproc)"
+} >"$out/env.log" 2>&1
+command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
+gpu_name=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)
+echo "gpu-check: ${gpu_name:-no GPU visible}; output in $out"
+
+# ---- 2. dependencies ------------------------------------------------------------------------------------------------
+: >"$out/deps.log"
+# Without network apt cannot install anything; that is reported, not counted as a failure of the check.
+run_step "bootstrap (apt)" deps.log 60 bash scripts/bootstrap.sh ||
+  steps[${#steps[@]} - 1]=${steps[${#steps[@]} - 1]/|FAILED/|apt unavailable}
+prefix_path=""
+if [ -d .gpu-deps ]; then
+  note "using staged dependencies in .gpu-deps/"
+  prefix_path="$root/.gpu-deps"
+  export CPATH="$root/.gpu-deps/include${CPATH:+:$CPATH}"
+  for d in "$root/.gpu-deps/lib" "$root/.gpu-deps/lib/x86_64-linux-gnu"; do
+    export LIBRARY_PATH="$d${LIBRARY_PATH:+:$LIBRARY_PATH}" LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  done
+fi
+# Headers the build needs, looked up where the compiler will look.
+have_header() {
+  local h=$1 dir
+  for dir in ${CPATH:+${CPATH//:/ }} /usr/include /usr/local/include /usr/include/eigen3; do
+    [ -f "$dir/$h" ] && return 0
+  done
+  return 1
+}
+missing=()
+have_header Eigen/Core || have_header eigen3/Eigen/Core || missing+=("Eigen 3.4 (libeigen3-dev)")
+have_header catch2/catch.hpp || missing+=("Catch2 2.13 (catch2)")
+have_header nlohmann/json.hpp || missing+=("nlohmann-json (nlohmann-json3-dev)")
+examples=ON
+if ! have_header CLI/CLI.hpp; then
+  missing+=("CLI11 (libcli11-dev): the trainer is not built")
+  examples=OFF
+fi
+# cuDNN: beside the toolkit, under CUDNN_ROOT, or in Python's nvidia-cudnn wheel.
+cudnn_root=${CUDNN_ROOT:-}
+cuda_home=$(dirname "$(dirname "$(command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)")")
+if [ -z "$cudnn_root" ] && [ ! -f "$cuda_home/include/cudnn.h" ] && [ ! -f /usr/include/cudnn.h ] &&
+  [ ! -f /usr/include/x86_64-linux-gnu/cudnn.h ]; then
+  cudnn_root=$(python3 -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2>/dev/null || true)
+  [ -z "$cudnn_root" ] && cudnn_root=$(python3 -c 'import nvidia.cudnn; print(list(nvidia.cudnn.__path__)[0])' 2>/dev/null || true)
+fi
+if [ -n "$cudnn_root" ]; then
+  note "cuDNN from $cudnn_root"
+  export LD_LIBRARY_PATH="$cudnn_root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  # cuBLAS from the Python wheels too, if the toolkit lacks it.
+  [ -f "$cuda_home/lib64/libcublas.so" ] || {
+    cublas_lib=$(python3 -c 'import nvidia.cublas, os; print(list(nvidia.cublas.__path__)[0] + "/lib")' 2>/dev/null || true)
+    [ -n "$cublas_lib" ] && export LD_LIBRARY_PATH="$cublas_lib:$LD_LIBRARY_PATH"
+  }
+fi
+if ((${#missing[@]})); then
+  note "missing: ${missing[*]}"
+  note "  (apt could not install them here; run scripts/stage-gpu-deps.sh on a machine that has them and bring .gpu-deps/ along)"
+else
+  note "all build dependencies found"
+fi
+
+# ---- 3. configure and build -----------------------------------------------------------------------------------------
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+[ -f "$build/CMakeCache.txt" ] && ! grep -q "CMAKE_GENERATOR:INTERNAL=${generator[1]:-Unix Makefiles}" "$build/CMakeCache.txt" &&
+  rm -rf "$build"
+configure=(cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DMIEN_CUDA=ON -DMIEN_BUILD_TESTS=ON
+  -DMIEN_BUILD_BENCHMARKS=ON -DMIEN_BUILD_EXAMPLES=$examples -DCMAKE_CUDA_ARCHITECTURES=90)
+[ -n "$prefix_path" ] && configure+=("-DCMAKE_PREFIX_PATH=$prefix_path")
+[ -n "$cudnn_root" ] && configure+=("-DMIEN_CUDNN_ROOT=$cudnn_root")
+run_step configure build.log 90 "${configure[@]}"
+targets=(mien_cuda_tests mien_bench_kernels)
+[ "$examples" = ON ] && targets+=(train_fer)
+# One build of every target, keeping going past a failing file, so that one broken program costs no other.
+keep_going=(-k)
+[ ${#generator[@]} -gt 0 ] && keep_going=(-k 0)
+run_step "build (${targets[*]})" build.log 330 cmake --build "$build" --parallel "$jobs" --target "${targets[@]}" -- "${keep_going[@]}"
+
+tests_bin=$build/tests/mien_cuda_tests
+bench_bin=$build/benchmarks/mien_bench_kernels
+train_bin=$build/examples/train_fer
+
+# ---- 4. GPU tests ---------------------------------------------------------------------------------------------------
+if [ -x "$tests_bin" ]; then
+  run_step "GPU tests" tests.log 150 "$tests_bin" --durations yes
+else
+  steps+=("GPU tests|not built|0|build.log|")
+fi
+
+# ---- 5. compute-sanitizer (memcheck) on the small cases ------------------------------------------------------------
+sanitizer=$(command -v compute-sanitizer || echo "$cuda_home/bin/compute-sanitizer")
+if [ -x "$tests_bin" ] && [ -x "$sanitizer" ]; then
+  run_step "compute-sanitizer memcheck" sanitizer.log 120 "$sanitizer" --tool memcheck --error-exitcode 99 \
+    --print-limit 50 "$tests_bin" "[sanitize]"
+else
+  steps+=("compute-sanitizer memcheck|not run|0|sanitizer.log|$([ -x "$sanitizer" ] || echo "no compute-sanitizer")")
+fi
+
+# ---- 6. kernel benchmarks -------------------------------------------------------------------------------------------
+if [ -x "$bench_bin" ]; then
+  run_step "kernel benchmarks" bench.md 150 "$bench_bin" --reps 20 --cpu-reps 1
+else
+  steps+=("kernel benchmarks|not built|0|build.log|")
+fi
+
+# ---- 7. short training run ------------------------------------------------------------------------------------------
+if [ -x "$train_bin" ]; then
+  data=${MIEN_GPU_CHECK_DATA:-}
+  if [ -z "$data" ]; then
+    # A small synthetic fer2013.csv (random pixels): this run measures speed and stability, not accuracy.
+    data="$build/synthetic-fer2013.csv"
+    awk 'BEGIN { srand(7); print "emotion,pixels,Usage";
+                 for (i = 0; i < 1000; i++) {
+                   usage = i < 800 ? "Training" : (i < 900 ? "PublicTest" : "PrivateTest");
+                   line = int(rand() * 7) ",";
+                   for (p = 0; p < 2304; p++) line = line (p ? " " : "") int(rand() * 256);
+                   print line "," usage } }' >"$data"
+  fi
+  run_step "training run (train_fer, cuda)" train.log 60 "$train_bin" --data "$data" --out "$build/train-run" \
+    --device cuda --input-size 48 --epochs 2 --max-batches 20 --batch 32 --attention-images 0 --no-progress
+else
+  steps+=("training run|skipped|0|train.log|trainer not built")
+fi
+
+# ---- 8. summary -----------------------------------------------------------------------------------------------------
+total=$(($(date +%s) - start))
+{
+  echo "# mien GPU check"
+  echo
+  echo "${gpu_name:-no GPU visible}; $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' || echo 'nvcc ?'); ${jobs} build jobs; ${total}s in all (budget ${budget}s); $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "| step | status | seconds | log | note |"
+  echo "|---|---|---:|---|---|"
+  for s in "${steps[@]}"; do
+    IFS='|' read -r name status secs log extra <<<"$s"
+    echo "| $name | $status | $secs | $log | $extra |"
+  done
+  echo
+  if [ -s "$out/deps.log" ]; then
+    echo "## Dependencies"
+    echo
+    grep -v '^\$\|^==\|^bootstrap:' "$out/deps.log" | grep -E 'missing|using|cuDNN|all build' | sed 's/^/- /'
+    echo
+  fi
+  if [ -f "$out/build.log" ] && grep -qE "error:|error #|CMake Error|FAILED:|Error [0-9]" "$out/build.log"; then
+    echo "## First build errors"
+    echo
+    echo '```'
+    grep -m 15 -E "error:|error #|CMake Error|FAILED:|Error [0-9]" "$out/build.log"
+    echo '```'
+    echo
+  fi
+  if [ -f "$out/tests.log" ]; then
+    echo "## GPU tests"
+    echo
+    echo '```'
+    grep -E "^GPU tests on|All tests passed|test cases:|assertions:|no CUDA device" "$out/tests.log"
+    grep -B2 -A12 -E "FAILED:" "$out/tests.log" | head -60
+    echo '```'
+    echo
+  fi
+  if [ -f "$out/sanitizer.log" ]; then
+    echo "## compute-sanitizer"
+    echo
+    echo '```'
+    grep -E "ERROR SUMMARY|All tests passed|test cases:" "$out/sanitizer.log" | tail -3
+    grep -m 10 -E "^========= (Invalid|Out of|Program hit|Address)" "$out/sanitizer.log"
+    echo '```'
+    echo
+  fi
+  if [ -f "$out/bench.md" ]; then
+    echo "## Kernel benchmarks (excerpt; all of it in bench.md)"
+    echo
+    grep -E "^[A-Za-z].*(SMs|GB/s \(bytes)|speed relative" "$out/bench.md"
+    echo
+    # The convolution tables.
+    awk '/^### Convolutions/ { on = 1 } /^### Memory-bound/ { on = 0 } on' "$out/bench.md"
+  fi
+  if [ -f "$out/train.log" ]; then
+    echo "## Training run"
+    echo
+    echo '```'
+    grep -iE "epoch|img/s|error|loss" "$out/train.log" | tail -8
+    echo '```'
+  fi
+} >"$out/summary.md"
+
+# Logs stay under 16 MiB each (the tool that brings $OUT back refuses larger files): keep their ends.
+for f in "$out"/*; do
+  if [ -f "$f" ] && [ "$(stat -c %s "$f")" -gt 15000000 ]; then
+    tail -c 15000000 "$f" >"$f.tail" && mv "$f.tail" "$f"
+  fi
+done
+cat "$out/summary.md"
+failed=0
+for s in "${steps[@]}"; do [[ "$s" == *"|FAILED"* || "$s" == *"|TIMEOUT|"* ]] && failed=1; done
+exit $failed
