@@ -2,8 +2,10 @@
 // network at its real shapes (forward, and forward + backward), then whole training steps of the network
 // (batch 32) at 48×48 and 128×128, in images/s and as a fraction of the GEMM speed. Everything is measured
 // in one run, so the ratios hold even on a shared, noisy machine. Prints a table; docs/benchmarks.md records it.
+// --step-only prints just the whole-network lines, training step and inference at both sizes, one
+// "mien <what> <S>x<S> batch 32: <images/s> images/s" line each (benchmarks/reference/compare_speed.sh reads them).
 //
-//   bench_cpu [--quick]
+//   bench_cpu [--quick] [--step-only]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -88,13 +90,53 @@ StepResult bench_training_step(std::int64_t input_size, std::int64_t batch, int 
   return {batch / s, flops / s / 1e9};
 }
 
+// Inference (batch statistics frozen, no dropout): forward only.
+StepResult bench_inference(std::int64_t input_size, std::int64_t batch, int reps) {
+  Context ctx(1);
+  PaperNetConfig config;
+  config.input_size = input_size;
+  PaperNet<float> model(ctx, config);
+  const Tensor<float> x = random_tensor(model.input_shape(batch), 4);
+  const double s = median_seconds(reps, [&] { model.forward(ctx, x, Mode::infer); });
+  const double flops = 2.0 * static_cast<double>(model.macs(model.input_shape(batch)));
+  return {batch / s, flops / s / 1e9};
+}
+
+// The whole-network numbers only, in a form scripts can read.
+void print_step_lines(int reps) {
+  for (std::int64_t size : {48, 128}) {
+    const StepResult r = bench_training_step(size, 32, size == 48 ? reps : std::max(2, reps / 2));
+    std::printf("mien training step %lldx%lld batch 32: %.2f images/s (%.1f GFLOP/s)\n", static_cast<long long>(size),
+                static_cast<long long>(size), r.images_per_second, r.gflops);
+  }
+  for (std::int64_t size : {48, 128}) {
+    const StepResult r = bench_inference(size, 32, reps);
+    std::printf("mien inference %lldx%lld batch 32: %.2f images/s (%.1f GFLOP/s)\n", static_cast<long long>(size),
+                static_cast<long long>(size), r.images_per_second, r.gflops);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false, step_only = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      quick = true;
+    } else if (std::strcmp(argv[i], "--step-only") == 0) {
+      step_only = true;
+    } else {
+      std::fprintf(stderr, "unknown argument '%s'\nusage: bench_cpu [--quick] [--step-only]\n", argv[i]);
+      return 2;
+    }
+  }
   const int reps = quick ? 2 : 5;
   std::printf("mien CPU benchmark: %d OpenMP threads, Eigen %d.%d.%d, SIMD: %s\n", omp_get_max_threads(),
               EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION, Eigen::SimdInstructionSetsInUse());
+  if (step_only) {
+    print_step_lines(reps);
+    return 0;
+  }
   const double gemm = gemm_gflops(1024, reps);
   std::printf("yardstick: Eigen SGEMM 1024x1024x1024: %.1f GFLOP/s\n\n", gemm);
 

@@ -109,22 +109,30 @@ if ! have_header CLI/CLI.hpp; then
   missing+=("CLI11 (libcli11-dev): the trainer is not built")
   examples=OFF
 fi
-# cuDNN: beside the toolkit, under CUDNN_ROOT, or in Python's nvidia-cudnn wheel.
-cudnn_root=${CUDNN_ROOT:-}
+# cuDNN (and, if the toolkit lacks it, cuBLAS): beside the toolkit, under CUDNN_ROOT, or in the Python wheels
+# (nvidia-cudnn-*, nvidia-cublas) that PyTorch brings; their layout varies between releases, so search them.
 cuda_home=$(dirname "$(dirname "$(command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)")")
-if [ -z "$cudnn_root" ] && [ ! -f "$cuda_home/include/cudnn.h" ] && [ ! -f /usr/include/cudnn.h ] &&
-  [ ! -f /usr/include/x86_64-linux-gnu/cudnn.h ]; then
-  cudnn_root=$(python3 -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2>/dev/null || true)
-  [ -z "$cudnn_root" ] && cudnn_root=$(python3 -c 'import nvidia.cudnn; print(list(nvidia.cudnn.__path__)[0])' 2>/dev/null || true)
-fi
-if [ -n "$cudnn_root" ]; then
-  note "cuDNN from $cudnn_root"
-  export LD_LIBRARY_PATH="$cudnn_root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  # cuBLAS from the Python wheels too, if the toolkit lacks it.
-  [ -f "$cuda_home/lib64/libcublas.so" ] || {
-    cublas_lib=$(python3 -c 'import nvidia.cublas, os; print(list(nvidia.cublas.__path__)[0] + "/lib")' 2>/dev/null || true)
-    [ -n "$cublas_lib" ] && export LD_LIBRARY_PATH="$cublas_lib:$LD_LIBRARY_PATH"
-  }
+cudnn_args=()
+if [ -z "${CUDNN_ROOT:-}" ] && ! ls "$cuda_home"/include/cudnn.h /usr/include/cudnn.h /usr/include/x86_64-linux-gnu/cudnn.h \
+  >/dev/null 2>&1; then
+  wheels=$(python3 -c 'import nvidia; print(" ".join(nvidia.__path__))' 2>/dev/null || true)
+  header=$( [ -n "$wheels" ] && find $wheels -name cudnn.h 2>/dev/null | head -1)
+  library=$( [ -n "$wheels" ] && find $wheels -name 'libcudnn.so.[0-9]*' 2>/dev/null | sort | head -1)
+  if [ -n "$header" ] && [ -n "$library" ]; then
+    note "cuDNN from the Python wheel: $header, $library"
+    cudnn_args=("-DMIEN_CUDNN_INCLUDE_DIR=$(dirname "$header")" "-DMIEN_CUDNN_LIBRARY=$library")
+    export LD_LIBRARY_PATH="$(dirname "$library")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  else
+    missing+=("cuDNN 9 (not beside the toolkit in $cuda_home, no CUDNN_ROOT, no Python wheel)")
+  fi
+  if ! ls "$cuda_home"/lib64/libcublas.so* >/dev/null 2>&1 && [ -n "$wheels" ]; then
+    cublas=$(find $wheels -name 'libcublas.so.[0-9]*' 2>/dev/null | sort | head -1)
+    [ -n "$cublas" ] && export LD_LIBRARY_PATH="$(dirname "$cublas"):$LD_LIBRARY_PATH" &&
+      note "cuBLAS is not beside the toolkit; the wheel's $cublas is on LD_LIBRARY_PATH (the build may still miss it)"
+  fi
+elif [ -n "${CUDNN_ROOT:-}" ]; then
+  cudnn_args=("-DMIEN_CUDNN_ROOT=$CUDNN_ROOT")
+  export LD_LIBRARY_PATH="$CUDNN_ROOT/lib:$CUDNN_ROOT/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 if ((${#missing[@]})); then
   note "missing: ${missing[*]}"
@@ -141,7 +149,7 @@ command -v ninja >/dev/null && generator=(-G Ninja)
 configure=(cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DMIEN_CUDA=ON -DMIEN_BUILD_TESTS=ON
   -DMIEN_BUILD_BENCHMARKS=ON -DMIEN_BUILD_EXAMPLES=$examples -DCMAKE_CUDA_ARCHITECTURES=90)
 [ -n "$prefix_path" ] && configure+=("-DCMAKE_PREFIX_PATH=$prefix_path")
-[ -n "$cudnn_root" ] && configure+=("-DMIEN_CUDNN_ROOT=$cudnn_root")
+configure+=("${cudnn_args[@]}")
 run_step configure build.log 90 "${configure[@]}"
 targets=(mien_cuda_tests mien_bench_kernels)
 [ "$examples" = ON ] && targets+=(train_fer)

@@ -12,9 +12,19 @@ the dumped weights, runs the same step, and prints per tensor:
 
 Biases that feed a batch norm have a zero gradient in exact arithmetic (the norm subtracts any shift); what
 fp32 leaves there is rounding noise, so for those (marked *) errors are taken relative to the same layer's
-weight gradient. Exit status 1 when mien's error against fp64 exceeds --tol on any tensor.
+weight gradient.
 
-  python3 compare.py --dump mien_reference.ckpt [--tol 1e-4] [--skip keras]
+ReLU and max-pool are not smooth: where a ReLU input or the gap between a pool window's two largest values is
+within fp32 rounding of zero, an fp32 run may take the other side than fp64 does, and the gradient behind that
+point then differs by far more than rounding, in mien and the frameworks alike (at 128x128 and batch 16 there
+are millions of such inputs, so a few always come that close). The script counts those inputs in the fp64 run.
+A dump made with --precision double has no such ties in practice, so it checks the formulas tightly.
+
+Exit status: 0 when mien is within the tolerance of fp64 on every tensor (--tol; default 1e-4 for an fp32 dump,
+1e-6 for a double one, whose values were rounded to float32 for the file); 2 when an fp32 dump misses it but
+the fp64 run has near-ties (inconclusive: use the double dump); 1 otherwise (a disagreement beyond fp32 noise).
+
+  python3 compare.py --dump mien_reference.ckpt [--tol T] [--skip keras] [--skip torch]
 """
 import argparse
 import sys
@@ -24,7 +34,40 @@ import numpy as np
 import mien_io
 
 
-def run_torch(cfg, params, buffers, inputs, labels, dtype):
+NEAR_TIE = 1e-5  # relative to the largest magnitude in the tensor: well above fp32 rounding after a few layers
+
+
+def count_near_ties(model, counts):
+    """Adds forward hooks that count ReLU inputs within NEAR_TIE of zero and max-pool windows whose two largest
+    values are that close (windows whose maximum is a ReLU zero are left out: their gradient is zero either
+    way), into counts: {module name: count}."""
+    import torch
+    import torch.nn as nn
+
+    def relu_hook(name):
+        def hook(module, args, out):
+            x = args[0].detach()
+            counts[name] = int((x.abs() < NEAR_TIE * x.abs().max()).sum())
+        return hook
+
+    def pool_hook(name):
+        def hook(module, args, out):
+            x = args[0].detach()
+            n, c, h, w = x.shape
+            windows = x[:, :, : h // 2 * 2, : w // 2 * 2].reshape(n, c, h // 2, 2, w // 2, 2)
+            top = torch.topk(windows.permute(0, 1, 2, 4, 3, 5).reshape(n, c, h // 2, w // 2, 4), 2, dim=-1).values
+            scale = NEAR_TIE * x.abs().max()
+            counts[name] = int(((top[..., 0] - top[..., 1] < scale) & (top[..., 0] > scale)).sum())
+        return hook
+
+    for name, module in model.named_modules():
+        if isinstance(module, nn.ReLU):
+            module.register_forward_hook(relu_hook(name))
+        elif isinstance(module, nn.MaxPool2d):
+            module.register_forward_hook(pool_hook(name))
+
+
+def run_torch(cfg, params, buffers, inputs, labels, dtype, ties=None):
     import torch
     import torch.nn.functional as F
 
@@ -34,6 +77,8 @@ def run_torch(cfg, params, buffers, inputs, labels, dtype):
     model = torch_model.PaperNet(cfg)
     torch_model.load_mien_state(model, params, buffers)
     model = model.to(dtype).train()
+    if ties is not None:
+        count_near_ties(model, ties)
     # PyTorch moves running_var toward the unbiased batch variance, mien and Keras toward the biased one; the
     # hook records each norm's values per channel (M) to convert: biased = unbiased · (M - 1) / M.
     counts = {}
@@ -104,12 +149,15 @@ def rel(a, b, scale):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dump", default="mien_reference.ckpt", help="file written by mien_dump_reference")
-    parser.add_argument("--tol", type=float, default=1e-4, help="largest relative error of mien against fp64")
+    parser.add_argument("--tol", type=float, help="largest relative error of mien against fp64 (default: 1e-4 for "
+                        "an fp32 dump, 1e-6 for a double one)")
     parser.add_argument("--skip", choices=["torch", "keras"], action="append", default=[], help="leave a framework out")
     args = parser.parse_args()
 
     meta, tensors = mien_io.read_checkpoint(args.dump)
     cfg = meta["config"]
+    precision = meta.get("precision", "float32")
+    tol = args.tol if args.tol is not None else (1e-6 if precision == "float64" else 1e-4)
     params, buffers = mien_io.group(tensors, "param"), mien_io.group(tensors, "buffer")
     inputs, labels = tensors["input"], tensors["labels"].astype(np.int64)
     mien = {k: v for k, v in tensors.items() if k.startswith(("grad.", "updated.")) or k == "logits"}
@@ -118,7 +166,8 @@ def main():
 
     import torch
 
-    exact = run_torch(cfg, params, buffers, inputs.astype(np.float64), labels, torch.float64)
+    ties = {}
+    exact = run_torch(cfg, params, buffers, inputs.astype(np.float64), labels, torch.float64, ties)
     others = {}
     versions = [f"torch {torch.__version__}"]
     if "torch" not in args.skip:
@@ -129,7 +178,8 @@ def main():
         import tensorflow as tf
 
         versions += [f"keras {keras.__version__}", f"tensorflow {tf.__version__}"]
-    print(f"dump {args.dump}: input {list(inputs.shape)}, attention {cfg['attention']}, loss {meta['loss']:.6f}; "
+    print(f"dump {args.dump}: mien in {precision}, input {list(inputs.shape)}, attention {cfg['attention']}, "
+          f"loss {meta['loss']:.6f}; "
           + ", ".join(versions))
 
     order = ["loss", "logits", "grad.input"] + ["grad." + n for n in params] + ["updated." + n for n in buffers]
@@ -154,17 +204,25 @@ def main():
             _, r = rel(result[name], exact[name], exact_scale)
             worst[fw + " vs fp64"] = max(worst.get(fw + " vs fp64", 0.0), r)
             line += f" {r:8.1e}"
-            if fw == "mien" and r > args.tol:
+            if fw == "mien" and r > tol:
                 failures.append(name)
         print(line + (" !" if name in failures else ""))
     print("-" * len(head))
     print("worst relative error: " + ", ".join(f"{k} {v:.1e}" for k, v in worst.items()))
     print("* zero in exact arithmetic (a bias before a batch norm): errors relative to that layer's weight gradient")
-    if failures:
-        print(f"FAIL: mien differs from fp64 by more than {args.tol:g} on {len(failures)} tensors: {failures}")
-        return 1
-    print(f"OK: every tensor of mien within {args.tol:g} (relative) of the fp64 reference")
-    return 0
+    near = sum(ties.values())
+    print(f"near-ties in the fp64 forward (within {NEAR_TIE:g} of a ReLU or max-pool kink): {near}"
+          + (" (" + ", ".join(f"{k} {v}" for k, v in ties.items() if v) + ")" if near else ""))
+    if not failures:
+        print(f"OK: every tensor of mien within {tol:g} (relative) of the fp64 reference")
+        return 0
+    print(f"mien differs from fp64 by more than {tol:g} on {len(failures)} tensors: {failures}")
+    if precision == "float32" and near:
+        print("INCONCLUSIVE: fp32 may take the other side of those near-ties (compare the PyTorch and Keras fp32 "
+              "columns); rerun mien_dump_reference with --precision double for the exact check")
+        return 2
+    print("FAIL")
+    return 1
 
 
 if __name__ == "__main__":

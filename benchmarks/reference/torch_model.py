@@ -52,12 +52,14 @@ class GatedResidualBlock(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(channels, channels, kernel, padding=kernel // 2)
         self.bn1 = BatchNorm(channels, momentum, eps)
+        self.relu1 = nn.ReLU()
         self.conv2 = nn.Conv2d(channels, channels, kernel, padding=kernel // 2)
         self.bn2 = BatchNorm(channels, momentum, eps)
+        self.relu_out = nn.ReLU()
 
     def forward(self, x, gate):
-        z = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        return F.relu(z + gate[:, :, None, None] * x)
+        z = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
+        return self.relu_out(z + gate[:, :, None, None] * x)
 
 
 def feature_size(cfg):

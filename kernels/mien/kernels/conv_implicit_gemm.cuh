@@ -84,9 +84,15 @@ __device__ __forceinline__ void fma_gemm(Loader& loader, int k_tiles, int m0, in
   }
 }
 
-// __CUDA_AMPERE_MMA__ (from mma.h) is set in the host pass and in device passes for compute capability 8.0 and
-// later, the ones with TF32 tensor cores; a build for an older GPU runs the TF32 tiles on the FFMA engine.
-#if defined(__CUDA_AMPERE_MMA__)
+// TF32 fragments exist in the host pass and in device passes for compute capability 8.0 and later; a build for
+// an older GPU runs the TF32 tiles on the FFMA engine.
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+#define MIEN_CUDA_HAS_TF32_MMA 1
+#else
+#define MIEN_CUDA_HAS_TF32_MMA 0
+#endif
+
+#if MIEN_CUDA_HAS_TF32_MMA
 
 // Rounds fp32 values to TF32 once, as they are staged for the tensor cores.
 struct Tf32Rounding {
@@ -147,12 +153,12 @@ __device__ __forceinline__ void tf32_gemm(Loader& loader, int k_tiles, int m0, i
   }
 }
 
-#endif  // __CUDA_AMPERE_MMA__
+#endif  // MIEN_CUDA_HAS_TF32_MMA
 
 // The engine a kernel instantiation runs: tensor cores for the TF32 tiles where the target has them.
 template <bool Tf32, class Tile, class T, class Loader, class Store>
 __device__ __forceinline__ void run_engine(Loader& loader, int k_tiles, int m0, int n0, const Store& store) {
-#if defined(__CUDA_AMPERE_MMA__)
+#if MIEN_CUDA_HAS_TF32_MMA
   if constexpr (Tf32)
     tf32_gemm<Tile>(loader, k_tiles, m0, n0, store);
   else
