@@ -42,6 +42,19 @@ inline mien::OfficialSplitOptions official_parts(const std::string& path) {
   return parts;
 }
 
+// Parses --device and fails at once, before any data is loaded, when the device cannot be used.
+inline mien::Device usable_device(const std::string& name) {
+  const mien::Device device = mien::parse_device(name);
+  if (device == mien::Device::cuda) {
+#if MIEN_WITH_CUDA
+    if (!mien::cuda::device_available()) throw mien::DeviceError("--device cuda: no usable CUDA device on this machine");
+#else
+    throw mien::DeviceError("--device cuda: this build has no CUDA support (configure with -DMIEN_CUDA=ON)");
+#endif
+  }
+  return device;
+}
+
 // Runs main_body and maps exceptions to messages and exit codes.
 template <class Body>
 int run_guarded(Body&& body) {

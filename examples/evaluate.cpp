@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? examples::ok : examples::usage_error;
   }
   return examples::run_guarded([&] {
-    mien::Context ctx(seed, mien::parse_device(device));
+    mien::Context ctx(seed, examples::usable_device(device));
     auto [model, info] = mien::load_model(ctx, checkpoint);
     mien::LoadOptions load;
     load.image_size = static_cast<int>(info.config.input_size);

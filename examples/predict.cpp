@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? examples::ok : examples::usage_error;
   }
   return examples::run_guarded([&] {
-    mien::Context ctx(0, mien::parse_device(device));
+    mien::Context ctx(0, examples::usable_device(device));
     auto [model, info] = mien::load_model(ctx, checkpoint);
     const int size = static_cast<int>(info.config.input_size);
     const std::vector<fs::path> files = collect_images(inputs);

@@ -29,7 +29,7 @@ struct Flags {
 
 static int train(const Flags& f) {
   mien::install_interrupt_handler();
-  mien::Context ctx(f.seed, mien::parse_device(f.device));
+  mien::Context ctx(f.seed, examples::usable_device(f.device));
   const fs::path run_dir = f.out;
   fs::create_directories(run_dir);
 

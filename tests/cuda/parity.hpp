@@ -68,9 +68,10 @@ Mismatch compare(const Tensor<G>& got_any, const Tensor<W>& want_any) {
 constexpr double fp32_tolerance = 2e-5;
 // Weight gradients reduce over every pixel of the batch (up to half a million terms at 128x128).
 constexpr double fp32_reduction_tolerance = 5e-5;
-// TF32 rounds each input to a 10-bit mantissa (relative 2^-11 ~ 5e-4); sums of many such products keep errors of
-// about that order relative to the tensor's scale.
-constexpr double tf32_tolerance = 5e-3;
+// TF32 rounds each input to a 10-bit mantissa (relative 2^-11 ~ 5e-4): sums of such products carry errors of
+// ~4e-4 of the tensor's scale (one standard deviation), ~2e-3 at the worst of a million elements. Index errors,
+// which these tests are for, give errors of order 1.
+constexpr double tf32_tolerance = 1e-2;
 
 }  // namespace mien::testing
 

@@ -220,14 +220,15 @@ TEST_CASE("GPU dense layers (cuBLAS) match the CPU", "[cuda][ops][sanitize]") {
     const Tensor<float> b = uniform_tensor(Shape{c.o}, 72), dy = uniform_tensor(Shape{c.n, c.o}, 73);
     Tensor<float> y, dx, dw, db;
     Tensor<double> yr, dxr, dwr, dbr;
+    // Dot products of up to 8192 terms, in whatever order cuBLAS picks: the reduction tolerance.
     ops::dense_forward(ctx, gpu(x), gpu(w), gpu(b), y);
     ops::dense_forward(ctx, dbl(x), dbl(w), dbl(b), yr);
-    MIEN_REQUIRE_CLOSE(y, yr, fp32_tolerance);
+    MIEN_REQUIRE_CLOSE(y, yr, fp32_reduction_tolerance);
     ops::dense_backward(ctx, gpu(x), gpu(w), gpu(dy), dx, dw, db);
     ops::dense_backward(ctx, dbl(x), dbl(w), dbl(dy), dxr, dwr, dbr);
-    MIEN_REQUIRE_CLOSE(dx, dxr, fp32_tolerance);
-    MIEN_REQUIRE_CLOSE(dw, dwr, fp32_tolerance);
-    MIEN_REQUIRE_CLOSE(db, dbr, fp32_tolerance);
+    MIEN_REQUIRE_CLOSE(dx, dxr, fp32_reduction_tolerance);
+    MIEN_REQUIRE_CLOSE(dw, dwr, fp32_reduction_tolerance);
+    MIEN_REQUIRE_CLOSE(db, dbr, fp32_reduction_tolerance);
   }
 }
 
@@ -248,8 +249,9 @@ TEST_CASE("GPU softmax cross-entropy matches the CPU and rejects bad labels", "[
           ops::softmax_cross_entropy_forward(ctx, gpu(logits), labels.to(Device::cuda), gpu(w), smoothing, probs);
       const double loss_r = ops::softmax_cross_entropy_forward(ctx, dbl(logits), labels, dbl(w),
                                                                static_cast<double>(smoothing), probs_r);
-      CHECK(loss == Approx(loss_r).epsilon(1e-6));
-      MIEN_REQUIRE_CLOSE(probs, probs_r, 1e-6);
+      // The GPU forms x - max in float, the reference in double: up to half an ulp of 10 (5e-7) in each exponent.
+      CHECK(loss == Approx(loss_r).epsilon(1e-5));
+      MIEN_REQUIRE_CLOSE(probs, probs_r, 1e-5);
       ops::softmax_cross_entropy_backward(ctx, probs, labels.to(Device::cuda), gpu(w), smoothing, dlogits);
       ops::softmax_cross_entropy_backward(ctx, probs_r, labels, dbl(w), static_cast<double>(smoothing), dlogits_r);
       MIEN_REQUIRE_CLOSE(dlogits, dlogits_r, 1e-5);
