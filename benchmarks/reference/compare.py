@@ -173,6 +173,7 @@ def main():
     if "torch" not in args.skip:
         others["torch"] = run_torch(cfg, params, buffers, inputs, labels, torch.float32)
     if "keras" not in args.skip:
+        # TensorFlow is loaded only after PyTorch has run: the other way round, their bundled LLVMs clash.
         others["keras"] = run_keras(cfg, params, buffers, inputs, labels)
         import keras
         import tensorflow as tf
