@@ -3,6 +3,7 @@
 //
 //   train_fer --data /path/to/fer2013 --out runs/fer48 --input-size 48
 //   train_fer --resume runs/fer48/last.ckpt --data /path/to/fer2013 --out runs/fer48
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -54,7 +55,12 @@ static int train(const Flags& f) {
   const mien::DuplicateAudit audit = mien::audit_duplicates(data, split);
   std::fprintf(stderr, "%s\n", audit.text().c_str());
   if (f.drop_duplicates) split = mien::drop_cross_split_duplicates(data, split);
-  if (f.max_train > 0 && static_cast<std::size_t>(f.max_train) < split.train.size()) split.train.resize(f.max_train);
+  if (f.max_train > 0 && static_cast<std::size_t>(f.max_train) < split.train.size()) {
+    // A seeded random subset: the indices are sorted by class folder, so their head would hold one class only.
+    mien::seeded_shuffle(split.train, mien::RandomStream{f.seed, 0x5B5Eu, 0});
+    split.train.resize(f.max_train);
+    std::sort(split.train.begin(), split.train.end());
+  }
   std::fprintf(stderr, "split '%s': %zu train, %zu validation, %zu test\n", f.split.c_str(), split.train.size(),
                split.val.size(), split.test.size());
 
@@ -86,6 +92,7 @@ static int train(const Flags& f) {
   mien::LoaderOptions eval_opts = train_opts;
   eval_opts.augment = false;
   eval_opts.shuffle = false;
+  eval_opts.drop_last = false;  // every validation and test image counts, even in a last partial batch
   eval_opts.batch_size = std::max<std::size_t>(train_opts.batch_size, 128);
   mien::BatchLoader train_loader(data, split.train, train_opts);
   mien::BatchLoader val_loader(data, split.val, eval_opts);

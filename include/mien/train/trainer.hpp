@@ -93,12 +93,13 @@ class Trainer {
 
     for (int epoch = state.epochs_done + 1; epoch <= options_.epochs; ++epoch) {
       adam_.set_learning_rate(base_lr * state.lr_scale);
-      train.start_epoch(static_cast<std::uint64_t>(epoch));
       const std::int64_t total = batches_this_epoch(train);
+      // Resuming inside an epoch starts at the first batch not yet done, in the order the epoch had.
+      std::int64_t b = std::min(state.batches_done, total);
+      train.start_epoch(static_cast<std::uint64_t>(epoch), static_cast<std::size_t>(b));
       const auto start = std::chrono::steady_clock::now();
       double loss_sum = 0;
-      std::int64_t correct = 0, seen = 0, b = 0;
-      for (; b < state.batches_done; ++b) train.next(batch);  // resuming inside an epoch: skip what was done
+      std::int64_t correct = 0, seen = 0;
       for (; b < total && train.next(batch); ++b) {
         x.copy_from(batch.images);
         y.copy_from(batch.labels);
