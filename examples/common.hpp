@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <mien/train.hpp>
 
@@ -12,6 +13,20 @@ namespace examples {
 // 130 interrupted by Ctrl-C (after saving a checkpoint).
 enum ExitCode { ok = 0, run_error = 1, usage_error = 2, interrupted = 130 };
 
+// Tells the user what a load left out (with --on-bad-image skip, or unknown class folders): a run that silently
+// trains on fewer images than the folder holds would be a surprise.
+inline void warn_skipped(const mien::LoadReport& report) {
+  constexpr std::size_t shown = 10;
+  auto list = [](const std::vector<std::string>& items, const char* what) {
+    if (items.empty()) return;
+    std::fprintf(stderr, "warning: skipped %zu %s:\n", items.size(), what);
+    for (std::size_t i = 0; i < items.size() && i < shown; ++i) std::fprintf(stderr, "  %s\n", items[i].c_str());
+    if (items.size() > shown) std::fprintf(stderr, "  ... and %zu more\n", items.size() - shown);
+  };
+  list(report.skipped_images, "unreadable images or malformed rows");
+  list(report.skipped_folders, "folders that name no emotion class");
+}
+
 // Loads a data set from an image-folder root (with train/ and test/ sub-folders) or from fer2013.csv.
 inline mien::Dataset load_dataset(const std::string& path, const mien::LoadOptions& options) {
   namespace fs = std::filesystem;
@@ -20,6 +35,10 @@ inline mien::Dataset load_dataset(const std::string& path, const mien::LoadOptio
   if (fs::is_regular_file(path)) {
     mien::Fer2013Csv csv = mien::load_fer2013_csv(path, options);
     for (mien::Dataset* part : {&csv.training, &csv.public_test, &csv.private_test}) mien::append(all, *part);
+    // The CSV's skipped rows are reported by the file, not by its three parts.
+    all.report.skipped_images.insert(all.report.skipped_images.end(), csv.report.skipped_images.begin(),
+                                     csv.report.skipped_images.end());
+    warn_skipped(all.report);
     return all;
   }
   for (const char* split : {"train", "test"}) {
@@ -27,6 +46,7 @@ inline mien::Dataset load_dataset(const std::string& path, const mien::LoadOptio
       throw mien::IoError("'" + path + "' has no '" + split + "' folder (expected <root>/{train,test}/<class>/*.jpg)");
     mien::append(all, mien::load_image_folder(path, split, options));
   }
+  warn_skipped(all.report);
   return all;
 }
 

@@ -39,6 +39,54 @@ void to_gray8(const Sample* src, std::size_t count, int channels, std::uint32_t 
   }
 }
 
+// The number of codes declared by the first JPEG Huffman table (DHT segment) that declares more than 256, or 0.
+// stb_image 2.27 (Debian 12's libstb) does not check this bound and writes past its code tables, with bytes
+// from the file (found by tests/fuzz/fuzz_image.cpp); later stb versions reject such files. The walk follows
+// the marker structure as stb reads it: segments skipped by their length, junk between segments skipped up to
+// the next 0xFF (stb resynchronises the same way), and the entropy-coded data after each SOS skipped up to a
+// 0xFF that is not followed by 0x00 or a restart marker. So every table that stb would build is checked, and
+// bytes inside other segments are never taken for tables.
+inline std::size_t oversized_jpeg_huffman_table(const std::uint8_t* bytes, std::size_t size) {
+  // stb takes the file for a JPEG when it starts with SOI, fill bytes (0xFF 0xFF ... 0xD8) included.
+  std::size_t pos = 0;
+  while (pos < size && bytes[pos] == 0xFF) ++pos;
+  if (pos == 0 || pos >= size || bytes[pos] != 0xD8) return 0;
+  ++pos;
+  while (pos + 1 < size) {
+    if (bytes[pos] != 0xFF) {
+      ++pos;
+      continue;
+    }
+    while (pos + 1 < size && bytes[pos + 1] == 0xFF) ++pos;  // fill bytes
+    if (pos + 1 >= size) return 0;
+    const std::uint8_t marker = bytes[pos + 1];
+    pos += 2;
+    if (marker == 0xD9) return 0;                                   // end of image
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;  // markers without a length
+    if (pos + 2 > size) return 0;
+    const std::size_t length = static_cast<std::size_t>(bytes[pos]) << 8 | bytes[pos + 1];
+    if (length < 2) return 0;
+    if (marker == 0xC4) {
+      // stb reads a truncated segment as if zeros followed, so the tables are summed the same way.
+      auto byte_at = [&](std::size_t i) -> std::size_t { return i < size ? bytes[i] : 0; };
+      for (std::size_t table = pos + 2; table < std::min(pos + length, size);) {
+        std::size_t codes = 0;
+        for (std::size_t i = 1; i <= 16; ++i) codes += byte_at(table + i);
+        if (codes > 256) return codes;
+        table += 17 + codes;
+      }
+    }
+    if (pos + length > size) return 0;
+    pos += length;
+    if (marker == 0xDA) {  // entropy-coded data up to the next marker
+      while (pos + 1 < size &&
+             !(bytes[pos] == 0xFF && bytes[pos + 1] != 0x00 && !(bytes[pos + 1] >= 0xD0 && bytes[pos + 1] <= 0xD7)))
+        ++pos;
+    }
+  }
+  return 0;
+}
+
 }  // namespace detail
 
 // Decodes an image held in memory; `name` (a path, usually) is what errors mention.
@@ -46,6 +94,9 @@ inline GrayImage decode_image(const std::uint8_t* bytes, std::size_t size, const
   if (size == 0) throw IoError("cannot decode image '" + name + "': the file is empty");
   if (size > static_cast<std::size_t>(INT32_MAX))
     throw IoError("cannot decode image '" + name + "': larger than 2 GiB");
+  if (const std::size_t codes = detail::oversized_jpeg_huffman_table(bytes, size))
+    throw IoError("cannot decode image '" + name + "' (" + std::to_string(size) + " bytes): Corrupt JPEG (a Huffman table declares " +
+                  std::to_string(codes) + " codes, at most 256 are possible)");
   const int len = static_cast<int>(size);
   int width = 0, height = 0, channels = 0;
   GrayImage image;
@@ -67,6 +118,10 @@ inline GrayImage decode_image(const std::uint8_t* bytes, std::size_t size, const
     detail::to_gray8(samples, image.pixels.size(), channels, 255u, image.pixels.data());
     stbi_image_free(samples);
   }
+  // stb_image 2.27 "decodes" a PNM header without extents ("P6") to a 0x0 image (found by fuzz_image.cpp).
+  if (width <= 0 || height <= 0)
+    throw IoError("cannot decode image '" + name + "' (" + std::to_string(size) + " bytes): it has no pixels (" +
+                  std::to_string(width) + "x" + std::to_string(height) + ")");
   image.width = width;
   image.height = height;
   return image;

@@ -185,17 +185,30 @@ inline Checkpoint read_checkpoint(const std::string& path) {
   try {
     ckpt.meta = header.at("meta");
     for (const auto& entry : header.at("tensors")) {
+      const std::string name = entry.at("name").get<std::string>();
       const std::vector<std::int64_t> dims = entry.at("shape").get<std::vector<std::int64_t>>();
-      const Shape shape = Shape::from_range(dims.begin(), dims.end());
       const std::uint64_t offset = entry.at("offset").get<std::uint64_t>();
-      if (offset + static_cast<std::uint64_t>(shape.numel()) > data_floats)
-        throw fail("tensor '" + entry.at("name").get<std::string>() + "' lies past the end of the data");
+      // Extents, count and offset are checked against the data in an order in which nothing can overflow: a
+      // crafted header must not wrap a sum or product around and point a tensor outside the file.
+      if (dims.size() > static_cast<std::size_t>(Shape::max_rank))
+        throw fail("tensor '" + name + "' has rank " + std::to_string(dims.size()) + ", at most " +
+                   std::to_string(Shape::max_rank) + " is supported");
+      std::uint64_t count = dims.empty() ? 0 : 1;
+      for (std::int64_t d : dims) {
+        if (d < 0) throw fail("tensor '" + name + "' has a negative extent " + std::to_string(d));
+        if (d > 0 && count > data_floats / static_cast<std::uint64_t>(d))
+          throw fail("tensor '" + name + "' lies past the end of the data");
+        count *= static_cast<std::uint64_t>(d);
+      }
+      if (offset > data_floats || count > data_floats - offset)
+        throw fail("tensor '" + name + "' lies past the end of the data");
+      const Shape shape = Shape::from_range(dims.begin(), dims.end());
       Tensor<float> t(shape);
       for (std::size_t i = 0; i < t.numel(); ++i) {
         const std::uint32_t bits = detail::get<std::uint32_t>(bytes, data_begin + (offset + i) * sizeof(float));
         std::memcpy(&t[i], &bits, sizeof(float));
       }
-      ckpt.tensors.emplace_back(entry.at("name").get<std::string>(), std::move(t));
+      ckpt.tensors.emplace_back(name, std::move(t));
     }
   } catch (const nlohmann::json::exception& e) {
     throw fail(std::string("malformed header: ") + e.what());
