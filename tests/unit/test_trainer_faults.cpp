@@ -1,0 +1,150 @@
+// The trainer when things go wrong: a non-finite loss stops training with a message that names the step and the
+// broken parameter while the last good checkpoint stays loadable, and a run interrupted in the middle of an epoch
+// resumes to exactly the weights of a run that was never interrupted.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "mien/train/trainer.hpp"
+#include "../support/synthetic_dataset.hpp"
+#include "../support/temp_dir.hpp"
+
+using namespace mien;
+
+namespace {
+
+PaperNetConfig tiny_config() {
+  PaperNetConfig c;
+  c.input_size = 8;
+  c.classes = 3;
+  c.stream_channels = {2, 3};
+  c.residual_blocks = 1;
+  c.dense_units = {5};
+  c.dropout = 0.25;  // dropout on, so that the resumed run must also repeat the masks
+  return c;
+}
+
+// A tiny 3-class data set, its loaders and everything a Trainer needs, built the same way for every run.
+struct TinyRun {
+  Dataset data = testing::synthetic_dataset({8, 8, 8}, 8);
+  std::vector<std::size_t> train_idx, val_idx;
+  ModelInfo info;
+  Context ctx{5};
+  PaperNet<float> model{ctx, tiny_config()};
+  Adam<float> adam{AdamOptions{1e-3, 0}};
+  SoftmaxCrossEntropy<float> loss;
+  TrainingState state;
+
+  TinyRun() {
+    data.class_names = {"a", "b", "c"};
+    for (std::size_t i = 0; i < data.size(); ++i) (i % 4 == 0 ? val_idx : train_idx).push_back(i);
+    info.config = tiny_config();
+    info.class_names = data.class_names;
+  }
+
+  LoaderOptions loader_options(bool training) const {
+    LoaderOptions o;
+    o.batch_size = 4;
+    o.seed = 5;
+    o.augment = training;
+    o.shuffle = training;
+    o.drop_last = training;
+    o.num_threads = 1;
+    return o;
+  }
+
+  void fit(const std::filesystem::path& run_dir, int epochs) {
+    BatchLoader train(data, train_idx, loader_options(true));
+    BatchLoader val(data, val_idx, loader_options(false));
+    TrainOptions options;
+    options.epochs = epochs;
+    options.progress = false;
+    options.run_dir = run_dir;
+    Trainer trainer(ctx, model, adam, loss, info, options);
+    trainer.fit(train, val, state);
+    interrupted = trainer.interrupted();
+  }
+
+  bool interrupted = false;
+};
+
+// Clears the process-wide interrupt flag when a test ends, whatever way it ends.
+struct InterruptFlagReset {
+  ~InterruptFlagReset() { interrupt_count().store(0); }
+};
+
+}  // namespace
+
+TEST_CASE("A non-finite loss stops training, names the step and the parameter, and keeps the last checkpoint",
+          "[trainer][faults]") {
+  testing::TempDir dir("mien-faults");
+  TinyRun run;
+  run.fit(dir.path(), 1);
+  REQUIRE(run.state.epochs_done == 1);
+  const std::uint64_t good_step = run.state.step;
+  REQUIRE(good_step > 0);
+
+  // Poison one weight: the next forward pass gives a NaN loss.
+  auto params = run.model.params();
+  const std::string poisoned = params.front().name;
+  (*params.front().value)[0] = std::numeric_limits<float>::quiet_NaN();
+  try {
+    run.fit(dir.path(), 2);
+    FAIL("training on a NaN weight did not throw");
+  } catch (const NonFiniteError& e) {
+    const std::string what = e.what();
+    INFO(what);
+    CHECK(what.find("training diverged") != std::string::npos);
+    CHECK(what.find("epoch 2, batch 1") != std::string::npos);
+    CHECK(what.find("(step " + std::to_string(good_step) + ")") != std::string::npos);
+    CHECK(what.find("parameter '" + poisoned + "'") != std::string::npos);
+    CHECK(what.find("last.ckpt") != std::string::npos);
+  }
+
+  // The checkpoint of the last good epoch still loads, with finite weights and the state of epoch 1.
+  TinyRun restored;
+  load_training_checkpoint((dir.path() / "last.ckpt").string(), restored.model, &restored.adam, &restored.state);
+  CHECK(restored.state.epochs_done == 1);
+  CHECK(restored.state.step == good_step);
+  for (auto& p : restored.model.params())
+    for (std::size_t i = 0; i < p.value->numel(); ++i) REQUIRE(std::isfinite((*p.value)[i]));
+}
+
+TEST_CASE("A run interrupted mid-epoch resumes to the weights of an uninterrupted run", "[trainer][faults]") {
+  InterruptFlagReset reset_flag;
+  testing::TempDir straight_dir("mien-straight"), broken_dir("mien-broken");
+  TinyRun straight;
+  straight.fit(straight_dir.path(), 2);
+  REQUIRE_FALSE(straight.interrupted);
+
+  // As if Ctrl-C came during epoch 2: the trainer finishes the batch it is on, saves and returns.
+  TinyRun broken;
+  broken.fit(broken_dir.path(), 1);
+  interrupt_count().store(1);
+  broken.fit(broken_dir.path(), 2);
+  interrupt_count().store(0);
+  REQUIRE(broken.interrupted);
+  REQUIRE(broken.state.epochs_done == 1);
+  REQUIRE(broken.state.batches_done == 1);
+
+  // A new process: fresh objects, everything from the checkpoint.
+  TinyRun resumed;
+  load_training_checkpoint((broken_dir.path() / "last.ckpt").string(), resumed.model, &resumed.adam, &resumed.state);
+  CHECK(resumed.state.batches_done == 1);
+  resumed.fit(broken_dir.path(), 2);
+  REQUIRE_FALSE(resumed.interrupted);
+  CHECK(resumed.state.epochs_done == 2);
+  CHECK(resumed.state.step == straight.state.step);
+
+  const auto want = state_tensors(straight.model), got = state_tensors(resumed.model);
+  REQUIRE(want.size() == got.size());
+  for (std::size_t k = 0; k < want.size(); ++k) {
+    INFO(want[k].first);
+    REQUIRE(want[k].second->numel() == got[k].second->numel());
+    CHECK(std::memcmp(want[k].second->data(), got[k].second->data(), want[k].second->numel() * sizeof(float)) == 0);
+  }
+}
