@@ -12,38 +12,22 @@
 
 #include "mien/io/checkpoint.hpp"
 #include "mien/train/checkpointing.hpp"
-
-namespace {
-
-const std::string& scratch_file() {
-  static const std::string path = [] {
-    char name[] = "/tmp/mien-fuzz-ckpt-XXXXXX";
-    const int fd = ::mkstemp(name);
-    if (fd < 0) std::abort();
-    ::close(fd);
-    return std::string(name);
-  }();
-  return path;
-}
-
-}  // namespace
+#include "scratch_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string& path = mien::fuzz::scratch_file("/tmp/mien-fuzz-ckpt-XXXXXX");
   std::string bytes(reinterpret_cast<const char*>(data), size);
   if (bytes.size() >= 4) {
     const std::uint32_t crc =
         mien::detail::crc32_update(0, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size() - 4);
     for (int i = 0; i < 4; ++i) bytes[bytes.size() - 4 + i] = static_cast<char>(crc >> (8 * i));
   }
-  {
-    std::ofstream out(scratch_file(), std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  }
+  mien::fuzz::write_scratch(path, bytes.data(), bytes.size());
   try {
-    const mien::Checkpoint ckpt = mien::read_checkpoint(scratch_file());
+    const mien::Checkpoint ckpt = mien::read_checkpoint(path);
     for (const auto& [name, tensor] : ckpt.tensors)
       if (static_cast<std::int64_t>(tensor.numel()) != tensor.shape().numel()) std::abort();
-    mien::model_info_from(ckpt, scratch_file());
+    mien::model_info_from(ckpt, path);
   } catch (const mien::Error&) {
   }
   return 0;

@@ -218,7 +218,7 @@ inline Dataset load_image_folder(const std::filesystem::path& root, const std::s
                   "' is not a folder (expected the layout <root>/<split>/<class>/<image files>)");
 
   // Lists a folder's non-hidden entries that pass `keep`, sorted by name.
-  auto list = [op](const fs::path& folder, auto keep) {
+  auto list = [](const fs::path& folder, auto keep) {
     std::vector<fs::path> out;
     std::error_code err;
     for (fs::directory_iterator it(folder, err), end; !err && it != end; it.increment(err))
