@@ -90,3 +90,23 @@ TEST_CASE("An image header without pixels is refused, not decoded to an empty im
     FAIL("decoded to an image");
   }
 }
+
+TEST_CASE("A tiny file claiming a huge image is refused before it is decoded", "[data][image][fuzz]") {
+  // fuzz_image found a 21-byte TGA claiming 31282x2101 pixels, which stb decoded in full (seconds, ~200 MB).
+  // Uncompressed true-colour TGA header: no id, no colour map, type 2, origin 0, width, height, 24 bpp.
+  const int width = 31282, height = 2101;
+  std::vector<std::uint8_t> tga = {0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                   static_cast<std::uint8_t>(width & 0xFF), static_cast<std::uint8_t>(width >> 8),
+                                   static_cast<std::uint8_t>(height & 0xFF), static_cast<std::uint8_t>(height >> 8),
+                                   24, 0, 10, 20, 30};
+  CHECK_THROWS_WITH(decode_image(tga.data(), tga.size(), "huge.tga"),
+                    Catch::Contains("huge.tga") && Catch::Contains("31282x2101"));
+  // A plausible size with the same header still decodes (stb pads a truncated body).
+  tga[12] = 4;
+  tga[13] = 0;
+  tga[14] = 2;
+  tga[15] = 0;
+  const GrayImage small = decode_image(tga.data(), tga.size(), "small.tga");
+  CHECK(small.width == 4);
+  CHECK(small.height == 2);
+}

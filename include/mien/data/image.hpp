@@ -89,6 +89,9 @@ inline std::size_t oversized_jpeg_huffman_table(const std::uint8_t* bytes, std::
 
 }  // namespace detail
 
+// The largest image decode_image accepts (in pixels): above any camera's photo, far above any face crop.
+inline constexpr std::int64_t max_image_pixels = 50'000'000;
+
 // Decodes an image held in memory; `name` (a path, usually) is what errors mention.
 inline GrayImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
   if (size == 0) throw IoError("cannot decode image '" + name + "': the file is empty");
@@ -98,6 +101,14 @@ inline GrayImage decode_image(const std::uint8_t* bytes, std::size_t size, const
     throw IoError("cannot decode image '" + name + "' (" + std::to_string(size) + " bytes): Corrupt JPEG (a Huffman table declares " +
                   std::to_string(codes) + " codes, at most 256 are possible)");
   const int len = static_cast<int>(size);
+  // A tiny file may claim a huge image (a 21-byte TGA header claiming 31282×2101 was found by fuzz_image.cpp), and
+  // stb would decode all of it: refuse sizes no face image has before spending seconds and gigabytes on them.
+  int claimed_width = 0, claimed_height = 0, claimed_channels = 0;
+  if (stbi_info_from_memory(bytes, len, &claimed_width, &claimed_height, &claimed_channels) &&
+      static_cast<std::int64_t>(claimed_width) * claimed_height > max_image_pixels)
+    throw IoError("cannot decode image '" + name + "' (" + std::to_string(size) + " bytes): it claims " +
+                  std::to_string(claimed_width) + "x" + std::to_string(claimed_height) + " pixels, more than the " +
+                  std::to_string(max_image_pixels / 1000000) + " million mien decodes");
   int width = 0, height = 0, channels = 0;
   GrayImage image;
   auto fail = [&name, size]() -> IoError {
