@@ -13,60 +13,33 @@ namespace mien::cuda {
 
 namespace activation_detail {
 
-template <class T>
-struct ReluForward {
-  const T* x;
-  T* y;
-  template <int V>
-  __device__ void apply(std::int64_t i) const {
-    Vec<T, V> v = load_vec<V>(x + i * V);
-#pragma unroll
-    for (int j = 0; j < V; ++j) v.v[j] = v.v[j] > T(0) ? v.v[j] : T(0);
-    store_vec<V>(y + i * V, v);
+struct Relu {
+  template <class T>
+  __device__ T operator()(T x) const {
+    return x > T(0) ? x : T(0);
   }
 };
 
-// The derivative at 0 is 0, as on the CPU (y = 0 there).
-template <class T>
-struct ReluBackward {
-  const T* y;
-  const T* dy;
-  T* dx;
-  template <int V>
-  __device__ void apply(std::int64_t i) const {
-    const Vec<T, V> out = load_vec<V>(y + i * V);
-    Vec<T, V> g = load_vec<V>(dy + i * V);
-#pragma unroll
-    for (int j = 0; j < V; ++j) g.v[j] = out.v[j] > T(0) ? g.v[j] : T(0);
-    store_vec<V>(dx + i * V, g);
+// (y, dy) -> dx. The derivative at 0 is 0, as on the CPU (y = 0 there).
+struct ReluGrad {
+  template <class T>
+  __device__ T operator()(T y, T dy) const {
+    return y > T(0) ? dy : T(0);
   }
 };
 
-template <class T>
-struct TanhForward {
-  const T* x;
-  T* y;
-  template <int V>
-  __device__ void apply(std::int64_t i) const {
-    Vec<T, V> v = load_vec<V>(x + i * V);
-#pragma unroll
-    for (int j = 0; j < V; ++j) v.v[j] = dev_tanh(v.v[j]);
-    store_vec<V>(y + i * V, v);
+struct Tanh {
+  template <class T>
+  __device__ T operator()(T x) const {
+    return dev_tanh(x);
   }
 };
 
-template <class T>
-struct TanhBackward {
-  const T* y;
-  const T* dy;
-  T* dx;
-  template <int V>
-  __device__ void apply(std::int64_t i) const {
-    const Vec<T, V> out = load_vec<V>(y + i * V);
-    Vec<T, V> g = load_vec<V>(dy + i * V);
-#pragma unroll
-    for (int j = 0; j < V; ++j) g.v[j] = g.v[j] * (T(1) - out.v[j] * out.v[j]);
-    store_vec<V>(dx + i * V, g);
+// (y, dy) -> dx = dy (1 - y²)
+struct TanhGrad {
+  template <class T>
+  __device__ T operator()(T y, T dy) const {
+    return dy * (T(1) - y * y);
   }
 };
 
@@ -110,26 +83,26 @@ __global__ void softmax_backward_kernel(const T* __restrict__ y, const T* __rest
 
 template <class T>
 void relu_forward(Context& ctx, const Tensor<T>& x, Tensor<T>& y) {
-  launch_map<T>(ctx, activation_detail::ReluForward<T>{x.data(), y.data()}, static_cast<std::int64_t>(x.numel()),
+  launch_map<T>(ctx, UnaryMap<T, activation_detail::Relu>{x.data(), y.data(), {}}, static_cast<std::int64_t>(x.numel()),
                 vector_aligned(x.data(), y.data()), "relu_forward", describe_shapes({{"x", x.shape()}}));
 }
 
 template <class T>
 void relu_backward(Context& ctx, const Tensor<T>& y, const Tensor<T>& dy, Tensor<T>& dx) {
-  launch_map<T>(ctx, activation_detail::ReluBackward<T>{y.data(), dy.data(), dx.data()},
+  launch_map<T>(ctx, BinaryMap<T, activation_detail::ReluGrad>{y.data(), dy.data(), dx.data(), {}},
                 static_cast<std::int64_t>(y.numel()), vector_aligned(y.data(), dy.data(), dx.data()), "relu_backward",
                 describe_shapes({{"y", y.shape()}}));
 }
 
 template <class T>
 void tanh_forward(Context& ctx, const Tensor<T>& x, Tensor<T>& y) {
-  launch_map<T>(ctx, activation_detail::TanhForward<T>{x.data(), y.data()}, static_cast<std::int64_t>(x.numel()),
+  launch_map<T>(ctx, UnaryMap<T, activation_detail::Tanh>{x.data(), y.data(), {}}, static_cast<std::int64_t>(x.numel()),
                 vector_aligned(x.data(), y.data()), "tanh_forward", describe_shapes({{"x", x.shape()}}));
 }
 
 template <class T>
 void tanh_backward(Context& ctx, const Tensor<T>& y, const Tensor<T>& dy, Tensor<T>& dx) {
-  launch_map<T>(ctx, activation_detail::TanhBackward<T>{y.data(), dy.data(), dx.data()},
+  launch_map<T>(ctx, BinaryMap<T, activation_detail::TanhGrad>{y.data(), dy.data(), dx.data(), {}},
                 static_cast<std::int64_t>(y.numel()), vector_aligned(y.data(), dy.data(), dx.data()), "tanh_backward",
                 describe_shapes({{"y", y.shape()}}));
 }

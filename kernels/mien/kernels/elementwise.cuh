@@ -16,18 +16,10 @@ namespace mien::cuda {
 
 namespace elementwise_detail {
 
-template <class T>
-struct Add {
-  const T* a;
-  const T* b;
-  T* y;
-  template <int V>
-  __device__ void apply(std::int64_t i) const {
-    Vec<T, V> u = load_vec<V>(a + i * V);
-    const Vec<T, V> v = load_vec<V>(b + i * V);
-#pragma unroll
-    for (int j = 0; j < V; ++j) u.v[j] += v.v[j];
-    store_vec<V>(y + i * V, u);
+struct Plus {
+  template <class T>
+  __device__ T operator()(T a, T b) const {
+    return a + b;
   }
 };
 
@@ -59,7 +51,7 @@ __global__ void count_nonfinite_kernel(const T* __restrict__ x, std::int64_t cou
 
 template <class T>
 void add(Context& ctx, const Tensor<T>& a, const Tensor<T>& b, Tensor<T>& y) {
-  launch_map<T>(ctx, elementwise_detail::Add<T>{a.data(), b.data(), y.data()}, static_cast<std::int64_t>(a.numel()),
+  launch_map<T>(ctx, BinaryMap<T, elementwise_detail::Plus>{a.data(), b.data(), y.data(), {}}, static_cast<std::int64_t>(a.numel()),
                 vector_aligned(a.data(), b.data(), y.data()), "add", describe_shapes({{"a", a.shape()}}));
 }
 

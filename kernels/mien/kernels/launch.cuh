@@ -75,6 +75,38 @@ __global__ void map_kernel(Op op, std::int64_t packs) {
     op.template apply<V>(i);
 }
 
+// The two common map shapes: y = f(x) and y = f(a, b), element by element, with f a small functor whose
+// __device__ operator() takes and returns T.
+template <class T, class F>
+struct UnaryMap {
+  const T* x;
+  T* y;
+  F f;
+  template <int V>
+  __device__ void apply(std::int64_t i) const {
+    Vec<T, V> v = load_vec<V>(x + i * V);
+#pragma unroll
+    for (int j = 0; j < V; ++j) v.v[j] = f(v.v[j]);
+    store_vec<V>(y + i * V, v);
+  }
+};
+
+template <class T, class F>
+struct BinaryMap {
+  const T* a;
+  const T* b;
+  T* y;
+  F f;
+  template <int V>
+  __device__ void apply(std::int64_t i) const {
+    Vec<T, V> u = load_vec<V>(a + i * V);
+    const Vec<T, V> v = load_vec<V>(b + i * V);
+#pragma unroll
+    for (int j = 0; j < V; ++j) u.v[j] = f(u.v[j], v.v[j]);
+    store_vec<V>(y + i * V, u);
+  }
+};
+
 // Launches map_kernel over `count` elements; `vectorize` says whether the op's data allows packs of the vector
 // width (count divisible by it, pointers aligned, and whatever the op's own indexing needs).
 template <class T, class Op>
