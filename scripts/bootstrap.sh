@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev   # configs, metrics, checkpoints' headers
   libfmt-dev           # formatting in examples and benchmarks
   gnuplot-nox          # training curves and metric charts
+  clang libomp-14-dev  # the ThreadSanitizer tests (scripts/sanitize.sh: TSan needs LLVM's OpenMP runtime)
 )
 
 missing=()

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds mien (CPU tests; the CUDA build too where nvcc exists) and
-# runs every test. GPU tests report themselves skipped on a machine without a GPU.
-#   bash scripts/test.sh            # build folder: build/
-#   BUILD_DIR=/tmp/b bash scripts/test.sh
+# runs every test; then the CPU suite again under AddressSanitizer + UndefinedBehaviorSanitizer and the data
+# loaders under ThreadSanitizer (scripts/sanitize.sh, build folders beside the main one). GPU tests report
+# themselves skipped on a machine without a GPU.
+#   bash scripts/test.sh                     # build folders: build/, build-asan/, build-tsan/
+#   BUILD_DIR=/tmp/b bash scripts/test.sh    # /tmp/b, /tmp/b-asan, /tmp/b-tsan
+#   MIEN_SANITIZE=0 bash scripts/test.sh     # without the sanitizer builds (they add about 8 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -11,3 +14,6 @@ jobs=${JOBS:-$(nproc)}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build" --parallel "$jobs"
 ctest --test-dir "$build" --output-on-failure --parallel "$jobs"
+if [[ ${MIEN_SANITIZE:-1} != 0 ]]; then
+  ASAN_BUILD_DIR=$build-asan TSAN_BUILD_DIR=$build-tsan JOBS=$jobs bash scripts/sanitize.sh all
+fi

@@ -41,4 +41,9 @@ inline void plant_duplicate(Dataset& ds, std::size_t original, std::size_t copy,
   ds.labels[copy] = label;
 }
 
+// Whether sample i of ds holds exactly these pixels (a bool, so a failure does not print 2304 values).
+inline bool holds(const Dataset& ds, std::size_t i, const std::vector<std::uint8_t>& pixels) {
+  return pixels.size() == ds.image_pixels() && std::equal(pixels.begin(), pixels.end(), ds.image(i));
+}
+
 }  // namespace mien::testing

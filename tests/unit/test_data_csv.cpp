@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../support/image_files.hpp"
+#include "../support/synthetic_dataset.hpp"
 #include "../support/temp_dir.hpp"
 #include "mien/data/dataset.hpp"
 
@@ -47,10 +48,6 @@ std::string mixed_csv() {
   return csv;
 }
 
-bool holds(const Dataset& ds, std::size_t i, const std::vector<std::uint8_t>& pixels) {
-  return pixels.size() == ds.image_pixels() && std::equal(pixels.begin(), pixels.end(), ds.image(i));
-}
-
 }  // namespace
 
 TEST_CASE("fer2013.csv rows load into one data set per Usage", "[data][csv]") {
@@ -65,7 +62,7 @@ TEST_CASE("fer2013.csv rows load into one data set per Usage", "[data][csv]") {
   CHECK(csv.report.loaded == 3);
   CHECK(csv.training.labels == std::vector<std::int32_t>{0, 3});
   CHECK(csv.private_test.labels == std::vector<std::int32_t>{4});
-  CHECK(holds(csv.training, 1, face(2)));
+  CHECK(testing::holds(csv.training, 1, face(2)));
   CHECK(csv.training.sources[1] == path.string() + ":4");
   CHECK(csv.training.origin_names == std::vector<std::string>{"Training"});
   CHECK(csv.private_test.origin_names == std::vector<std::string>{"PrivateTest"});
@@ -106,7 +103,7 @@ TEST_CASE("Malformed fer2013.csv rows fail naming the line, or are skipped and r
   CHECK(csv.private_test.size() == 1);
   CHECK(csv.training.labels == std::vector<std::int32_t>{0, 5});
   CHECK(csv.training.sources[1] == path.string() + ":12");
-  CHECK(holds(csv.training, 1, face(1)));  // the \r of a Windows line end is not part of Usage
+  CHECK(testing::holds(csv.training, 1, face(1)));  // the \r of a Windows line end is not part of Usage
   CHECK(csv.report.loaded == 4);
   const std::vector<std::string>& skipped = csv.report.skipped_images;
   REQUIRE(skipped.size() == 7);
@@ -132,7 +129,7 @@ TEST_CASE("fer2013.csv headers are found by name; files without one are refused"
   const Fer2013Csv a = load_fer2013_csv(reordered);
   REQUIRE(a.public_test.size() == 1);
   CHECK(a.public_test.labels[0] == 2);
-  CHECK(holds(a.public_test, 0, face(3)));
+  CHECK(testing::holds(a.public_test, 0, face(3)));
 
   // Kaggle's train.csv has no Usage column: all of it is training data.
   const auto train_only = dir.path() / "train.csv";

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../support/image_files.hpp"
+#include "../support/synthetic_dataset.hpp"
 #include "../support/temp_dir.hpp"
 #include "mien/data/dataset.hpp"
 
@@ -48,11 +49,6 @@ void make_tree(const std::filesystem::path& root, bool with_bad) {
   }
 }
 
-// Whether sample i of ds holds exactly these pixels (a bool, so a failure does not print 2304 values).
-bool holds(const Dataset& ds, std::size_t i, const std::vector<std::uint8_t>& pixels) {
-  return pixels.size() == ds.image_pixels() && std::equal(pixels.begin(), pixels.end(), ds.image(i));
-}
-
 std::string message_of(const std::function<void()>& f) {
   try {
     f();
@@ -83,11 +79,11 @@ TEST_CASE("Image folders load every format and size into one block at the input 
 
   // A 48x48 gray PNG is stored as is; larger images are stored as resize_gray of their decoded pixels.
   const std::vector<std::uint8_t> a = pattern(48, 48, 1);
-  CHECK(holds(ds, 0, a));
+  CHECK(testing::holds(ds, 0, a));
   const GrayImage c = read_image(ds.sources[2]);
   CHECK(c.width == 64);
   const GrayImage c48 = resize_gray(c, 48, 48);
-  CHECK(holds(ds, 2, c48.pixels));
+  CHECK(testing::holds(ds, 2, c48.pixels));
 
   // Content hashes are of the original pixels: equal for the identical files, different otherwise.
   CHECK(ds.content_hashes[0] == ds.content_hashes[5]);
@@ -152,7 +148,7 @@ TEST_CASE("Bad files and unknown class folders fail clearly or are skipped and r
   // The compaction kept each sample's pixels, label and source together.
   CHECK(std::filesystem::path(ds.sources[6]).filename() == "g.png");
   CHECK(ds.labels[6] == 4);
-  CHECK(holds(ds, 6, pattern(48, 48, 5)));
+  CHECK(testing::holds(ds, 6, pattern(48, 48, 5)));
 }
 
 TEST_CASE("Folder layouts that cannot work are refused with the reason", "[data][folder]") {

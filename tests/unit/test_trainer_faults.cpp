@@ -17,7 +17,7 @@ using namespace mien;
 
 namespace {
 
-PaperNetConfig tiny_config() {
+PaperNetConfig faults_config() {
   PaperNetConfig c;
   c.input_size = 8;
   c.classes = 3;
@@ -34,7 +34,7 @@ struct TinyRun {
   std::vector<std::size_t> train_idx, val_idx;
   ModelInfo info;
   Context ctx{5};
-  PaperNet<float> model{ctx, tiny_config()};
+  PaperNet<float> model{ctx, faults_config()};
   Adam<float> adam{AdamOptions{1e-3, 0}};
   SoftmaxCrossEntropy<float> loss;
   TrainingState state;
@@ -42,7 +42,7 @@ struct TinyRun {
   TinyRun() {
     data.class_names = {"a", "b", "c"};
     for (std::size_t i = 0; i < data.size(); ++i) (i % 4 == 0 ? val_idx : train_idx).push_back(i);
-    info.config = tiny_config();
+    info.config = faults_config();
     info.class_names = data.class_names;
   }
 
