@@ -158,6 +158,8 @@ int main(int argc, char** argv) {
     bench_layer("batch norm", bn, Shape{32, 128, quarter, quarter}, reps);
     ReLU<float> relu;
     bench_layer("relu", relu, Shape{32, 128, quarter, quarter}, reps);
+    BatchNormReLU<float> bn_relu(ctx, 128);
+    bench_layer("batch norm + relu, fused", bn_relu, Shape{32, 128, quarter, quarter}, reps);
     MaxPool2D<float> pool(2);
     bench_layer("max-pool 2x2", pool, Shape{32, 64, half, half}, reps);
     DynamicAttention<float> attention(ctx, 128);

@@ -290,6 +290,15 @@ void bench_memory_bound(const Options& o, int input, double copy_gbs) {
                                  o.y, o.mean, o.invstd);
     ops::batchnorm_backward(c, pick(x1, d), pick(g1, d), pick(gamma, d), o.mean, o.invstd, o.dx, o.dgamma, o.dbeta);
   });
+  // Fused with the ReLU: the backward also reads y in both passes. Against the unfused pair (the two rows above
+  // plus the ReLU rows below), it saves the ReLU's separate passes.
+  add("batchnorm+relu forward + backward (fused)", map1, 10 * m1, [=](Context& c, bool d) {
+    auto& o = d ? *out_d : *out_h;
+    ops::batchnorm_forward_train(c, pick(x1, d), pick(gamma, d), pick(beta, d), pick(rm, d), pick(rv, d), 0.99f, 1e-3f,
+                                 o.y, o.mean, o.invstd, true);
+    ops::batchnorm_backward(c, pick(x1, d), pick(g1, d), pick(gamma, d), o.mean, o.invstd, o.dx, o.dgamma, o.dbeta,
+                            &o.y);
+  });
   add("relu forward", map1, 2 * m1, [=](Context& c, bool d) { ops::relu_forward(c, pick(x1, d), (d ? out_d : out_h)->y); });
   add("relu backward", map1, 3 * m1, [=](Context& c, bool d) {
     ops::relu_backward(c, pick(x1, d), pick(g1, d), (d ? out_d : out_h)->y);

@@ -160,6 +160,36 @@ TEST_CASE("GPU batch normalization matches the CPU", "[cuda][ops][sanitize]") {
   }
 }
 
+TEST_CASE("GPU batch normalization with a fused ReLU matches the CPU", "[cuda][ops][sanitize]") {
+  Context ctx;
+  for (const Shape& s : {Shape{32, 64, 64, 64}, Shape{32, 128}, Shape{3, 5, 7, 7}}) {
+    INFO("shape " << s);
+    const std::int64_t c = s.c();
+    const Tensor<float> x = uniform_tensor(s, 60), dy = uniform_tensor(s, 61);
+    const Tensor<float> gamma = uniform_tensor(Shape{c}, 62, 0.5f, 1.5f), beta = uniform_tensor(Shape{c}, 63);
+    Tensor<float> rm = uniform_tensor(Shape{c}, 64), rv = uniform_tensor(Shape{c}, 65, 0.5f, 2.0f);
+    Tensor<float> rm_g = gpu(rm), rv_g = gpu(rv), y, mean, invstd, dx, dgamma, dbeta;
+    Tensor<double> rm_r = dbl(rm), rv_r = dbl(rv), yr, mean_r, invstd_r, dxr, dgamma_r, dbeta_r;
+    ops::batchnorm_forward_train(ctx, gpu(x), gpu(gamma), gpu(beta), rm_g, rv_g, 0.99f, 1e-3f, y, mean, invstd, true);
+    ops::batchnorm_forward_train(ctx, dbl(x), dbl(gamma), dbl(beta), rm_r, rv_r, 0.99, 1e-3, yr, mean_r, invstd_r,
+                                 true);
+    MIEN_REQUIRE_CLOSE(y, yr, fp32_tolerance);
+
+    // The reference masks with the GPU's own output, so that a value rounding to either side of 0 in float and
+    // double does not count as a difference of the whole gradient.
+    const Tensor<double> y_mask = dbl(y);
+    ops::batchnorm_backward(ctx, gpu(x), gpu(dy), gpu(gamma), mean, invstd, dx, dgamma, dbeta, &y);
+    ops::batchnorm_backward(ctx, dbl(x), dbl(dy), dbl(gamma), mean_r, invstd_r, dxr, dgamma_r, dbeta_r, &y_mask);
+    MIEN_REQUIRE_CLOSE(dx, dxr, fp32_reduction_tolerance);
+    MIEN_REQUIRE_CLOSE(dgamma, dgamma_r, fp32_reduction_tolerance);
+    MIEN_REQUIRE_CLOSE(dbeta, dbeta_r, fp32_reduction_tolerance);
+
+    ops::batchnorm_forward_infer(ctx, gpu(x), gpu(gamma), gpu(beta), rm_g, rv_g, 1e-3f, y, true);
+    ops::batchnorm_forward_infer(ctx, dbl(x), dbl(gamma), dbl(beta), rm_r, rv_r, 1e-3, yr, true);
+    MIEN_REQUIRE_CLOSE(y, yr, fp32_tolerance);
+  }
+}
+
 TEST_CASE("GPU dropout draws the CPU's mask", "[cuda][ops][sanitize]") {
   Context ctx;
   const RandomStream stream{42, 3, 7};

@@ -1,8 +1,11 @@
 // Batch normalization: hand-computed forwards (train and infer), running statistics, float accuracy on
-// offset data, gradient checks on [N, F] and NCHW, and argument errors.
+// offset data, gradient checks on [N, F] and NCHW, and argument errors; the fused BatchNormReLU against batch norm
+// followed by a ReLU layer.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <memory>
 
+#include "mien/layers/activation.hpp"
 #include "mien/layers/batchnorm.hpp"
 #include "mien/testing/gradcheck.hpp"
 
@@ -117,16 +120,59 @@ TEST_CASE("BatchNorm statistics stay accurate in float on data far from zero", "
   }
 }
 
-TEST_CASE("BatchNorm gradients match finite differences", "[batchnorm][gradcheck]") {
+TEST_CASE("BatchNorm and BatchNormReLU gradients match finite differences", "[batchnorm][gradcheck]") {
   Context ctx;
-  const Shape shape = GENERATE(Shape{5, 3}, Shape{3, 2, 4, 3});
-  BatchNorm<double> bn(ctx, shape.c());
-  param(bn, "gamma") = testing::random_tensor(Shape{shape.c()}, 11, 2.0);
-  param(bn, "beta") = testing::random_tensor(Shape{shape.c()}, 12);
-  const auto result = testing::check_layer(bn, ctx, testing::random_tensor(shape, 13, 3.0));
-  INFO(shape << "\n" << result.summary());
+  const Shape shape = GENERATE(Shape{6, 3}, Shape{3, 2, 4, 3});
+  const bool fused = GENERATE(false, true);
+  std::unique_ptr<BatchNorm<double>> bn;
+  if (fused)
+    bn = std::make_unique<BatchNormReLU<double>>(ctx, shape.c());
+  else
+    bn = std::make_unique<BatchNorm<double>>(ctx, shape.c());
+  param(*bn, "gamma") = testing::random_tensor(Shape{shape.c()}, 11, 2.0);
+  param(*bn, "beta") = testing::random_tensor(Shape{shape.c()}, 12);
+  const auto result = testing::check_layer(*bn, ctx, testing::random_tensor(shape, 13, 3.0));
+  INFO(bn->type() << " " << shape << "\n" << result.summary());
   REQUIRE(result.ok);
   CHECK(result.max_rel_error <= 1e-6);
+}
+
+TEST_CASE("BatchNormReLU equals BatchNorm then ReLU, forward, backward and inference", "[batchnorm]") {
+  Context ctx;
+  const Shape shape = GENERATE(Shape{6, 4}, Shape{3, 4, 5, 3});
+  BatchNorm<double> bn(ctx, 4);
+  ReLU<double> relu;
+  BatchNormReLU<double> fused(ctx, 4);
+  CHECK(fused.type() == "BatchNormReLU");
+  for (auto* layer : {static_cast<BatchNorm<double>*>(&bn), static_cast<BatchNorm<double>*>(&fused)}) {
+    param(*layer, "gamma") = testing::random_tensor(Shape{4}, 21, 2.0);
+    param(*layer, "beta") = testing::random_tensor(Shape{4}, 22);
+  }
+  const Tensor<double> x = testing::random_tensor(shape, 23, 3.0);
+  const Tensor<double> dy = testing::random_tensor(shape, 24);
+  const Tensor<double>& y_ref = relu.forward(ctx, bn.forward(ctx, x, Mode::train), Mode::train);
+  const Tensor<double>& y = fused.forward(ctx, x, Mode::train);
+  std::size_t clamped = 0;
+  for (std::size_t i = 0; i < x.numel(); ++i) {
+    CHECK(y[i] == Approx(y_ref[i]).margin(1e-14));
+    clamped += y[i] == 0;
+  }
+  CHECK(clamped > x.numel() / 5);  // both sides of the ReLU are exercised
+  const Tensor<double>& dx_ref = bn.backward(ctx, relu.backward(ctx, dy));
+  const Tensor<double>& dx = fused.backward(ctx, dy);
+  for (std::size_t i = 0; i < x.numel(); ++i) CHECK(dx[i] == Approx(dx_ref[i]).margin(1e-12));
+  for (const char* name : {"gamma", "beta"}) {
+    const Tensor<double>* g_ref = nullptr;
+    const Tensor<double>* g = nullptr;
+    for (auto& p : bn.params())
+      if (p.name == name) g_ref = p.grad;
+    for (auto& p : fused.params())
+      if (p.name == name) g = p.grad;
+    for (int c = 0; c < 4; ++c) CHECK((*g)[c] == Approx((*g_ref)[c]).margin(1e-12));
+  }
+  const Tensor<double>& z_ref = relu.forward(ctx, bn.forward(ctx, x, Mode::infer), Mode::infer);
+  const Tensor<double>& z = fused.forward(ctx, x, Mode::infer);
+  for (std::size_t i = 0; i < x.numel(); ++i) CHECK(z[i] == Approx(z_ref[i]).margin(1e-14));
 }
 
 TEST_CASE("BatchNorm rejects bad inputs and a backward without a training forward", "[batchnorm][errors]") {

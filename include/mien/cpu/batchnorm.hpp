@@ -31,7 +31,7 @@ struct ChannelSegments {
 template <class T>
 void batchnorm_forward_train(Context&, const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>& beta,
                              Tensor<T>& running_mean, Tensor<T>& running_var, T momentum, T eps, Tensor<T>& y,
-                             Tensor<T>& saved_mean, Tensor<T>& saved_invstd) {
+                             Tensor<T>& saved_mean, Tensor<T>& saved_invstd, bool relu) {
   const detail::ChannelSegments seg(x.shape());
   const double count = static_cast<double>(seg.count());
   parallel_chunks(seg.channels, seg.count(), [&](int, std::int64_t first, std::int64_t last) {
@@ -59,9 +59,11 @@ void batchnorm_forward_train(Context&, const Tensor<T>& x, const Tensor<T>& gamm
       // then either, so that residual moves into the shift, computed in double.
       const double scale = static_cast<double>(gamma[c]) * invstd;
       const T shift = static_cast<T>(static_cast<double>(beta[c]) - residual * scale);
-      for (std::int64_t n = 0; n < seg.batch; ++n)
-        as_array(y.data() + seg.offset(n, c), seg.plane) =
-            (as_array(x.data() + seg.offset(n, c), seg.plane) - centre) * static_cast<T>(scale) + shift;
+      for (std::int64_t n = 0; n < seg.batch; ++n) {
+        auto out = as_array(y.data() + seg.offset(n, c), seg.plane);
+        out = (as_array(x.data() + seg.offset(n, c), seg.plane) - centre) * static_cast<T>(scale) + shift;
+        if (relu) out = out.max(T(0));  // while the segment is still in cache
+      }
 
       saved_mean[c] = static_cast<T>(mean);
       saved_invstd[c] = static_cast<T>(invstd);
@@ -73,32 +75,46 @@ void batchnorm_forward_train(Context&, const Tensor<T>& x, const Tensor<T>& gamm
 
 template <class T>
 void batchnorm_forward_infer(Context&, const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>& beta,
-                             const Tensor<T>& running_mean, const Tensor<T>& running_var, T eps, Tensor<T>& y) {
+                             const Tensor<T>& running_mean, const Tensor<T>& running_var, T eps, Tensor<T>& y,
+                             bool relu) {
   const detail::ChannelSegments seg(x.shape());
   parallel_chunks(seg.channels, seg.count(), [&](int, std::int64_t first, std::int64_t last) {
     for (std::int64_t c = first; c < last; ++c) {
       const T scale = gamma[c] / std::sqrt(running_var[c] + eps);
-      for (std::int64_t n = 0; n < seg.batch; ++n)
-        as_array(y.data() + seg.offset(n, c), seg.plane) =
-            (as_array(x.data() + seg.offset(n, c), seg.plane) - running_mean[c]) * scale + beta[c];
+      for (std::int64_t n = 0; n < seg.batch; ++n) {
+        auto out = as_array(y.data() + seg.offset(n, c), seg.plane);
+        out = (as_array(x.data() + seg.offset(n, c), seg.plane) - running_mean[c]) * scale + beta[c];
+        if (relu) out = out.max(T(0));
+      }
     }
   });
 }
 
 // With xhat = (x - mean) * invstd and M values per channel:
 //   dbeta = sum dy,  dgamma = sum dy * xhat,  dx = gamma * invstd * (dy - dbeta / M - xhat * dgamma / M).
+// With a fused ReLU (relu_output, the forward's y), dy counts only where y > 0.
 template <class T>
 void batchnorm_backward(Context&, const Tensor<T>& x, const Tensor<T>& dy, const Tensor<T>& gamma,
-                        const Tensor<T>& saved_mean, const Tensor<T>& saved_invstd, Tensor<T>& dx, Tensor<T>& dgamma,
-                        Tensor<T>& dbeta) {
+                        const Tensor<T>& saved_mean, const Tensor<T>& saved_invstd, const Tensor<T>* relu_output,
+                        Tensor<T>& dx, Tensor<T>& dgamma, Tensor<T>& dbeta) {
   const detail::ChannelSegments seg(x.shape());
   const double count = static_cast<double>(seg.count());
   parallel_chunks(seg.channels, seg.count(), [&](int, std::int64_t first, std::int64_t last) {
     for (std::int64_t c = first; c < last; ++c) {
       const T mean = saved_mean[c], invstd = saved_invstd[c];
+      // The gradient reaching the normalization: dy, or dy masked by the fused ReLU, written into dx first (dx is
+      // overwritten element by element below, each element read before it is written).
+      const T* grad = dy.data();
+      if (relu_output != nullptr) {
+        for (std::int64_t n = 0; n < seg.batch; ++n)
+          as_array(dx.data() + seg.offset(n, c), seg.plane) =
+              (as_array(relu_output->data() + seg.offset(n, c), seg.plane) > T(0))
+                  .select(as_array(dy.data() + seg.offset(n, c), seg.plane), T(0));
+        grad = dx.data();
+      }
       double sum_dy = 0, sum_dy_xhat = 0;
       for (std::int64_t n = 0; n < seg.batch; ++n) {
-        const auto g = as_array(dy.data() + seg.offset(n, c), seg.plane);
+        const auto g = as_array(grad + seg.offset(n, c), seg.plane);
         const auto v = as_array(x.data() + seg.offset(n, c), seg.plane);
         sum_dy += static_cast<double>(g.sum());
         sum_dy_xhat += static_cast<double>((g * (v - mean)).sum());
@@ -114,7 +130,7 @@ void batchnorm_backward(Context&, const Tensor<T>& x, const Tensor<T>& dy, const
       const T offset = static_cast<T>(-a * sum_dy / count);
       for (std::int64_t n = 0; n < seg.batch; ++n)
         as_array(dx.data() + seg.offset(n, c), seg.plane) =
-            as_array(dy.data() + seg.offset(n, c), seg.plane) * scale_dy +
+            as_array(grad + seg.offset(n, c), seg.plane) * scale_dy +
             (as_array(x.data() + seg.offset(n, c), seg.plane) - mean) * scale_centred + offset;
     }
   });

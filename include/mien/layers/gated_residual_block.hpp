@@ -4,6 +4,7 @@
 // with x [N, C, H, W], gate [N, C] (one weight per sample and channel, e.g. DynamicAttention::scores()), and
 // both convolutions C -> C with "same" padding so the skip needs no projection. It has two inputs, so it is a
 // Module rather than a Layer; backward returns dL/dx (main path plus skip) and leaves dL/dgate in gate_grad().
+// BN1 and its ReLU run fused (BatchNormReLU).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -53,7 +54,7 @@ class GatedResidualBlock : public Module<T> {
     output_shape(x.shape());
     check_arg(gate.shape() == Shape({x.shape().n(), channels_}), "GatedResidualBlock", "gate has shape ", gate.shape(),
               ", expected [", x.shape().n(), ", ", channels_, "] for input ", x.shape());
-    const Tensor<T>& h = relu1_.forward(ctx, bn1_.forward(ctx, conv1_.forward(ctx, x, mode), mode), mode);
+    const Tensor<T>& h = bn1_.forward(ctx, conv1_.forward(ctx, x, mode), mode);
     const Tensor<T>& z = bn2_.forward(ctx, conv2_.forward(ctx, h, mode), mode);
     ops::gated_add_forward(ctx, z, x, gate, sum_);
     x_ = &x;
@@ -74,7 +75,7 @@ class GatedResidualBlock : public Module<T> {
     // The sum passes dsum unchanged to the main path; the skip gets gate ⊙ dsum, the gate Σ_hw dsum ⊙ x.
     ops::gated_add_backward(ctx, *x_, *gate_, dsum, dskip_, dgate_);
     const Tensor<T>& dh = conv2_.backward(ctx, bn2_.backward(ctx, dsum));
-    const Tensor<T>& dx_main = conv1_.backward(ctx, bn1_.backward(ctx, relu1_.backward(ctx, dh)));
+    const Tensor<T>& dx_main = conv1_.backward(ctx, bn1_.backward(ctx, dh));
     ops::add(ctx, dx_main, dskip_, dx_);
     return dx_;
   }
@@ -85,8 +86,7 @@ class GatedResidualBlock : public Module<T> {
  private:
   std::int64_t channels_;
   Conv2D<T> conv1_;
-  BatchNorm<T> bn1_;
-  ReLU<T> relu1_;
+  BatchNormReLU<T> bn1_;
   Conv2D<T> conv2_;
   BatchNorm<T> bn2_;
   ReLU<T> relu_out_;

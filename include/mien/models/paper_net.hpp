@@ -9,6 +9,7 @@
 //   gated residual block × 2: y = ReLU(BN(conv(ReLU(BN(conv(x))))) + s ⊙ x)
 //   max-pool → flatten → Dense 256 → BN → ReLU → Dropout → Dense 128 → BN → ReLU → Dropout → Dense 7 (logits)
 //
+// Each BN → ReLU pair is one fused BatchNormReLU layer (named bn1, bn2, ...).
 // forward returns logits; the softmax lives in the loss (training) and in predict(). The last residual block's
 // output and its gradient are kept for Grad-CAM attention maps.
 #include <memory>
@@ -43,8 +44,7 @@ class PaperNet : public Layer<T> {
         const std::int64_t out = config_.stream_channels[i];
         const std::string n = std::to_string(i + 1);
         stream->template emplace<Conv2D<T>>("conv" + n, ctx, in, out, k);
-        stream->template emplace<BatchNorm<T>>("bn" + n, ctx, out, T(config_.bn_momentum), T(config_.bn_eps));
-        stream->template emplace<ReLU<T>>("relu" + n);
+        stream->template emplace<BatchNormReLU<T>>("bn" + n, ctx, out, T(config_.bn_momentum), T(config_.bn_eps));
         stream->template emplace<MaxPool2D<T>>("pool" + n, 2);
         in = out;
       }
@@ -62,9 +62,8 @@ class PaperNet : public Layer<T> {
     for (std::size_t i = 0; i < config_.dense_units.size(); ++i) {
       const std::string n = std::to_string(i + 1);
       head_.template emplace<Dense<T>>("dense" + n, ctx, in, config_.dense_units[i]);
-      head_.template emplace<BatchNorm<T>>("bn" + n, ctx, config_.dense_units[i], T(config_.bn_momentum),
-                                           T(config_.bn_eps));
-      head_.template emplace<ReLU<T>>("relu" + n);
+      head_.template emplace<BatchNormReLU<T>>("bn" + n, ctx, config_.dense_units[i], T(config_.bn_momentum),
+                                               T(config_.bn_eps));
       if (config_.dropout > 0) head_.template emplace<Dropout<T>>("dropout" + n, ctx, T(config_.dropout));
       in = config_.dense_units[i];
     }

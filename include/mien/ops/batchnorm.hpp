@@ -2,6 +2,8 @@
 // Batch normalization per channel: over (N, H, W) for NCHW maps, over N for [N, F] features (F channels).
 // Keras semantics: running = momentum * running + (1 - momentum) * batch statistic, with the biased batch
 // variance, and y = gamma * (x - mean) / sqrt(var + eps) + beta.
+// `relu` fuses the ReLU that follows batch norm in most networks (y = max(0, ...)) into the same pass over the
+// data; its backward then takes the fused output y, to let dy through only where y > 0.
 #include "mien/cpu/batchnorm.hpp"
 #include "mien/ops/dispatch.hpp"
 #if defined(__CUDACC__)
@@ -22,7 +24,7 @@ void check_batchnorm_params(const char* op, const Tensor<T>& x, const Tensor<T>&
 template <class T>
 void batchnorm_forward_train(Context& ctx, const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>& beta,
                              Tensor<T>& running_mean, Tensor<T>& running_var, T momentum, T eps, Tensor<T>& y,
-                             Tensor<T>& saved_mean, Tensor<T>& saved_invstd) {
+                             Tensor<T>& saved_mean, Tensor<T>& saved_invstd, bool relu = false) {
   check_batchnorm_params("batchnorm_forward_train", x, gamma, beta);
   check_shape(running_mean, gamma.shape(), "batchnorm_forward_train", "running mean");
   check_shape(running_var, gamma.shape(), "batchnorm_forward_train", "running variance");
@@ -33,30 +35,38 @@ void batchnorm_forward_train(Context& ctx, const Tensor<T>& x, const Tensor<T>& 
   saved_mean.resize(gamma.shape(), x.device());
   saved_invstd.resize(gamma.shape(), x.device());
   MIEN_DISPATCH(x.device(), batchnorm_forward_train, ctx, x, gamma, beta, running_mean, running_var, momentum, eps,
-                y, saved_mean, saved_invstd);
+                y, saved_mean, saved_invstd, relu);
 }
 
 // Inference: normalizes with the running statistics.
 template <class T>
 void batchnorm_forward_infer(Context& ctx, const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>& beta,
-                             const Tensor<T>& running_mean, const Tensor<T>& running_var, T eps, Tensor<T>& y) {
+                             const Tensor<T>& running_mean, const Tensor<T>& running_var, T eps, Tensor<T>& y,
+                             bool relu = false) {
   check_batchnorm_params("batchnorm_forward_infer", x, gamma, beta);
   check_same_device("batchnorm_forward_infer", x, gamma, beta, running_mean, running_var);
   y.resize(x.shape(), x.device());
-  MIEN_DISPATCH(x.device(), batchnorm_forward_infer, ctx, x, gamma, beta, running_mean, running_var, eps, y);
+  MIEN_DISPATCH(x.device(), batchnorm_forward_infer, ctx, x, gamma, beta, running_mean, running_var, eps, y, relu);
 }
 
-// Backward of the training-mode forward. Overwrites dx, dgamma, dbeta.
+// Backward of the training-mode forward. Overwrites dx, dgamma, dbeta. relu_output: the output of a forward with
+// the ReLU fused, or nullptr for plain batch norm.
 template <class T>
 void batchnorm_backward(Context& ctx, const Tensor<T>& x, const Tensor<T>& dy, const Tensor<T>& gamma,
                         const Tensor<T>& saved_mean, const Tensor<T>& saved_invstd, Tensor<T>& dx, Tensor<T>& dgamma,
-                        Tensor<T>& dbeta) {
+                        Tensor<T>& dbeta, const Tensor<T>* relu_output = nullptr) {
   check_arg(dy.shape() == x.shape(), "batchnorm_backward", "gradient ", dy.shape(), " vs input ", x.shape());
   check_same_device("batchnorm_backward", x, dy, gamma, saved_mean, saved_invstd);
+  if (relu_output != nullptr) {
+    check_arg(relu_output->shape() == x.shape(), "batchnorm_backward", "ReLU output ", relu_output->shape(),
+              " vs input ", x.shape());
+    check_same_device("batchnorm_backward", x, *relu_output);
+  }
   dx.resize(x.shape(), x.device());
   dgamma.resize(gamma.shape(), x.device());
   dbeta.resize(gamma.shape(), x.device());
-  MIEN_DISPATCH(x.device(), batchnorm_backward, ctx, x, dy, gamma, saved_mean, saved_invstd, dx, dgamma, dbeta);
+  MIEN_DISPATCH(x.device(), batchnorm_backward, ctx, x, dy, gamma, saved_mean, saved_invstd, relu_output, dx, dgamma,
+                dbeta);
 }
 
 }  // namespace mien::ops

@@ -6,7 +6,9 @@
 // per-channel finish that writes the saved statistics and the running averages, then one element-wise pass.
 // Backward: per-channel sums of dy and dy·(x - mean), a finish that turns them into dgamma, dbeta and three
 // per-channel coefficients, and one element-wise pass dx = a·dy + b·(x - mean) + c. The per-channel constants are
-// formed in double and rounded once, as on the CPU.
+// formed in double and rounded once, as on the CPU. A fused ReLU (ops/batchnorm.hpp) clamps in the element-wise
+// pass of the forward and masks dy by the forward's output in both passes of the backward: no extra pass, and no
+// separate ReLU tensor to write and read back.
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -67,7 +69,7 @@ struct FinishStatistics {
   }
 };
 
-// y = (x - centre[c]) * scale[c] + shift[c]; the element's channel is (e / plane) % channels.
+// y = (x - centre[c]) * scale[c] + shift[c], clamped at 0 with relu; the element's channel is (e / plane) % channels.
 template <class T>
 struct ApplyAffine {
   const T* x;
@@ -76,6 +78,7 @@ struct ApplyAffine {
   const T* scale;
   const T* shift;
   FastDivmod plane, channels;
+  bool relu;
   template <int V>
   __device__ void apply(std::int64_t pack) const {
     const int e = static_cast<int>(pack * V);
@@ -85,18 +88,28 @@ struct ApplyAffine {
     const T m = centre[c], s = scale[c], b = shift[c];
     Vec<T, V> v = load_vec<V>(x + e);
 #pragma unroll
-    for (int j = 0; j < V; ++j) v.v[j] = (v.v[j] - m) * s + b;
+    for (int j = 0; j < V; ++j) {
+      const T out = (v.v[j] - m) * s + b;
+      v.v[j] = relu && !(out > T(0)) ? T(0) : out;
+    }
     store_vec<V>(y + e, v);
   }
 };
+
+// The gradient reaching the normalization: dy, or 0 where a fused ReLU's output y is not positive.
+template <class T>
+__device__ __forceinline__ T masked_gradient(T g, const T* relu_y, int offset) {
+  return relu_y != nullptr && !(relu_y[offset] > T(0)) ? T(0) : g;
+}
 
 template <class T>
 struct GradientSums {
   const T* x;
   const T* dy;
   const T* mean;
+  const T* relu_y;  // nullptr without a fused ReLU
   __device__ void operator()(int offset, int c, double (&acc)[2]) const {
-    const T g = dy[offset];
+    const T g = masked_gradient(dy[offset], relu_y, offset);
     acc[0] += static_cast<double>(g);
     acc[1] += static_cast<double>(g * (x[offset] - mean[c]));
   }
@@ -129,6 +142,7 @@ struct ApplyGradients {
   const T* dy;
   const T* mean;
   const T* coef;
+  const T* relu_y;  // nullptr without a fused ReLU
   T* dx;
   FastDivmod plane, channels;
   template <int V>
@@ -140,7 +154,7 @@ struct ApplyGradients {
     const Vec<T, V> xv = load_vec<V>(x + e);
     Vec<T, V> g = load_vec<V>(dy + e);
 #pragma unroll
-    for (int j = 0; j < V; ++j) g.v[j] = g.v[j] * a + (xv.v[j] - m) * b + k;
+    for (int j = 0; j < V; ++j) g.v[j] = masked_gradient(g.v[j], relu_y, e + j) * a + (xv.v[j] - m) * b + k;
     store_vec<V>(dx + e, g);
   }
 };
@@ -173,36 +187,54 @@ bool planes_vectorize(const Shape& s) {
   return (s.h() * s.w()) % vector_width<T> == 0;
 }
 
+// What the training forward and the backward share: the op's name and shapes for error messages, the channel
+// layout, the reduction's split, and scratch for the partials and three values per channel.
+template <class T>
+struct ChannelPass {
+  const char* op;
+  std::string shapes;
+  ChannelLayout layout;
+  int parts;
+  Scratch scratch;
+
+  ChannelPass(Context& ctx, const Tensor<T>& x, const char* name)
+      : op(name), shapes(describe_shapes({{"x", x.shape()}})), layout(x.shape()) {
+    require_int32_indexing(op, static_cast<std::int64_t>(x.numel()), shapes);
+    parts = channel_reduce_parts(ctx, layout);
+    scratch = batchnorm_detail::scratch(ctx, layout, parts, 3 * layout.channels * sizeof(T), op);
+  }
+  T* per_channel() const { return static_cast<T*>(scratch.per_channel); }
+  FastDivmod plane_div() const { return FastDivmod(layout.plane); }
+  FastDivmod channel_div() const { return FastDivmod(layout.channels); }
+};
+
 }  // namespace batchnorm_detail
 
 template <class T>
 void batchnorm_forward_train(Context& ctx, const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>& beta,
                              Tensor<T>& running_mean, Tensor<T>& running_var, T momentum, T eps, Tensor<T>& y,
-                             Tensor<T>& saved_mean, Tensor<T>& saved_invstd) {
+                             Tensor<T>& saved_mean, Tensor<T>& saved_invstd, bool relu) {
   using namespace batchnorm_detail;
-  const char* op = "batchnorm_forward_train";
-  const std::string shapes = describe_shapes({{"x", x.shape()}});
-  require_int32_indexing(op, static_cast<std::int64_t>(x.numel()), shapes);
-  const ChannelLayout layout(x.shape());
-  const int parts = channel_reduce_parts(ctx, layout);
-  const int channels = layout.channels;
-  const Scratch s = scratch(ctx, layout, parts, 3 * channels * sizeof(T), op);
-  T* per_channel = static_cast<T*>(s.per_channel);
+  const ChannelPass<T> pass(ctx, x, "batchnorm_forward_train");
+  const int channels = pass.layout.channels;
+  T* per_channel = pass.per_channel();
   const Affine<T> affine{per_channel, per_channel + channels, per_channel + 2 * channels};
   const FinishStatistics<T> finish{gamma.data(),       beta.data(),         running_mean.data(),
                                    running_var.data(), saved_mean.data(),   saved_invstd.data(),
-                                   affine,             static_cast<double>(layout.count()), momentum,
+                                   affine,             static_cast<double>(pass.layout.count()), momentum,
                                    static_cast<double>(eps)};
-  reduce_channels<2>(ctx, SumAndSquares<T>{x.data()}, finish, layout, parts, s.partials, op, shapes);
-  const ApplyAffine<T> normalize{x.data(), y.data(), affine.centre, affine.scale, affine.shift,
-                                 FastDivmod(layout.plane), FastDivmod(channels)};
+  reduce_channels<2>(ctx, SumAndSquares<T>{x.data()}, finish, pass.layout, pass.parts, pass.scratch.partials, pass.op,
+                     pass.shapes);
+  const ApplyAffine<T> normalize{x.data(),         y.data(),          affine.centre, affine.scale, affine.shift,
+                                 pass.plane_div(), pass.channel_div(), relu};
   launch_map<T>(ctx, normalize, static_cast<std::int64_t>(x.numel()),
-                planes_vectorize<T>(x.shape()) && vector_aligned(x.data(), y.data()), op, shapes);
+                planes_vectorize<T>(x.shape()) && vector_aligned(x.data(), y.data()), pass.op, pass.shapes);
 }
 
 template <class T>
 void batchnorm_forward_infer(Context& ctx, const Tensor<T>& x, const Tensor<T>& gamma, const Tensor<T>& beta,
-                             const Tensor<T>& running_mean, const Tensor<T>& running_var, T eps, Tensor<T>& y) {
+                             const Tensor<T>& running_mean, const Tensor<T>& running_var, T eps, Tensor<T>& y,
+                             bool relu) {
   using namespace batchnorm_detail;
   const char* op = "batchnorm_forward_infer";
   const std::string shapes = describe_shapes({{"x", x.shape()}});
@@ -215,34 +247,29 @@ void batchnorm_forward_infer(Context& ctx, const Tensor<T>& x, const Tensor<T>& 
       gamma.data(), beta.data(), running_mean.data(), running_var.data(), eps, affine, channels);
   check_kernel(ctx, op, shapes);
   const int plane = static_cast<int>(x.shape().h() * x.shape().w());
-  const ApplyAffine<T> normalize{x.data(), y.data(), affine.centre, affine.scale, affine.shift,
-                                 FastDivmod(plane), FastDivmod(channels)};
+  const ApplyAffine<T> normalize{x.data(),        y.data(),           affine.centre, affine.scale, affine.shift,
+                                 FastDivmod(plane), FastDivmod(channels), relu};
   launch_map<T>(ctx, normalize, static_cast<std::int64_t>(x.numel()),
                 planes_vectorize<T>(x.shape()) && vector_aligned(x.data(), y.data()), op, shapes);
 }
 
 template <class T>
 void batchnorm_backward(Context& ctx, const Tensor<T>& x, const Tensor<T>& dy, const Tensor<T>& gamma,
-                        const Tensor<T>& saved_mean, const Tensor<T>& saved_invstd, Tensor<T>& dx, Tensor<T>& dgamma,
-                        Tensor<T>& dbeta) {
+                        const Tensor<T>& saved_mean, const Tensor<T>& saved_invstd, const Tensor<T>* relu_output,
+                        Tensor<T>& dx, Tensor<T>& dgamma, Tensor<T>& dbeta) {
   using namespace batchnorm_detail;
-  const char* op = "batchnorm_backward";
-  const std::string shapes = describe_shapes({{"x", x.shape()}});
-  require_int32_indexing(op, static_cast<std::int64_t>(x.numel()), shapes);
-  const ChannelLayout layout(x.shape());
-  const int parts = channel_reduce_parts(ctx, layout);
-  const int channels = layout.channels;
-  const Scratch s = scratch(ctx, layout, parts, 3 * channels * sizeof(T), op);
-  T* coef = static_cast<T*>(s.per_channel);
-  reduce_channels<2>(ctx, GradientSums<T>{x.data(), dy.data(), saved_mean.data()},
+  const ChannelPass<T> pass(ctx, x, "batchnorm_backward");
+  T* coef = pass.per_channel();
+  const T* relu_y = relu_output != nullptr ? relu_output->data() : nullptr;
+  reduce_channels<2>(ctx, GradientSums<T>{x.data(), dy.data(), saved_mean.data(), relu_y},
                      FinishGradients<T>{gamma.data(), saved_invstd.data(), dgamma.data(), dbeta.data(), coef,
-                                        static_cast<double>(layout.count())},
-                     layout, parts, s.partials, op, shapes);
-  const ApplyGradients<T> apply{x.data(), dy.data(),        saved_mean.data(),
-                                coef,     dx.data(),        FastDivmod(layout.plane),
-                                FastDivmod(channels)};
+                                        static_cast<double>(pass.layout.count())},
+                     pass.layout, pass.parts, pass.scratch.partials, pass.op, pass.shapes);
+  const ApplyGradients<T> apply{x.data(), dy.data(), saved_mean.data(), coef,
+                                relu_y,   dx.data(), pass.plane_div(),  pass.channel_div()};
   launch_map<T>(ctx, apply, static_cast<std::int64_t>(x.numel()),
-                planes_vectorize<T>(x.shape()) && vector_aligned(x.data(), dy.data(), dx.data()), op, shapes);
+                planes_vectorize<T>(x.shape()) && vector_aligned(x.data(), dy.data(), dx.data()), pass.op,
+                pass.shapes);
 }
 
 }  // namespace mien::cuda
