@@ -16,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "mien/layers/activation.hpp"
 #include "mien/layers/batchnorm.hpp"
 #include "mien/layers/conv2d.hpp"
 #include "mien/layers/dense.hpp"
