@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # One command that checks mien's CUDA backend on a machine with a GPU: builds the CUDA targets in Release, runs the
-# GPU tests, runs compute-sanitizer (memcheck) on the small cases, runs the kernel benchmarks, and a short training
-# run when the trainer is built. Every step runs even when an earlier one failed; each step's status, time and log
+# GPU tests, runs compute-sanitizer (memcheck) on the small cases, runs the kernel benchmarks (each kernel against
+# cuDNN/cuBLAS, and the whole network), PyTorch eager and torch.compile on the same network where PyTorch is
+# installed, and a short training run when the trainer is built. Every step runs even when an earlier one failed; each step's status, time and log
 # land under $OUT (else ./gpu-check-out), with a one-page summary.md. The whole run keeps within a time budget
-# (GPU_CHECK_BUDGET seconds, default 470: under 8 minutes) by giving each step at most what is left.
+# (GPU_CHECK_BUDGET seconds, default 540: 9 minutes) by giving each step at most what is left.
 #
 #   bash scripts/gpu-check.sh
 #
@@ -23,7 +24,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 build=${BUILD_DIR:-$root/build-gpu}
 jobs=${JOBS:-$(nproc)}
-budget=${GPU_CHECK_BUDGET:-470}
+budget=${GPU_CHECK_BUDGET:-540}
 start=$(date +%s)
 
 steps=()  # "name|status|seconds|log|note"
@@ -189,7 +190,18 @@ else
   steps+=("kernel benchmarks|not built|0|build.log|")
 fi
 
-# ---- 7. short training run ------------------------------------------------------------------------------------------
+# ---- 7. PyTorch on the same network (issue 5): eager (cuDNN, PyTorch's default TF32 convolutions) and torch.compile
+python=${PYTHON:-python3}
+if [ -z "$gpu_name" ]; then
+  steps+=("PyTorch eager / torch.compile|skipped|0|frameworks.log|no GPU visible")
+elif "$python" -c "import numpy, torch; assert torch.cuda.is_available()" >/dev/null 2>&1; then
+  run_step "PyTorch eager / torch.compile" frameworks.log 150 \
+    bash -c "cd benchmarks/reference && exec \"$python\" bench_frameworks.py --device cuda --reps 20 --warmup 5"
+else
+  steps+=("PyTorch eager / torch.compile|skipped|0|frameworks.log|no CUDA build of PyTorch (with numpy) for $python")
+fi
+
+# ---- 8. short training run ------------------------------------------------------------------------------------------
 if [ -x "$train_bin" ] && [ -z "$gpu_name" ]; then
   steps+=("training run|skipped|0|train.log|no GPU visible")
 elif [ -x "$train_bin" ]; then
@@ -213,7 +225,7 @@ else
   steps+=("training run|skipped|0|train.log|trainer not built")
 fi
 
-# ---- 8. summary -----------------------------------------------------------------------------------------------------
+# ---- 9. summary -----------------------------------------------------------------------------------------------------
 total=$(($(date +%s) - start))
 {
   echo "# mien GPU check"
@@ -266,6 +278,32 @@ total=$(($(date +%s) - start))
     echo
     # The convolution tables.
     awk '/^### Convolutions/ { on = 1 } /^### Memory-bound/ { on = 0 } on' "$out/bench.md"
+  fi
+  if [ -f "$out/bench.md" ] || [ -f "$out/frameworks.log" ]; then
+    echo "## Whole network: mien beside PyTorch (images/s; ratios above 1: mien faster)"
+    echo
+    awk '/^### Whole network/ { on = 1 } /^mien-cuda/ { on = 0 } on' "$out/bench.md" 2>/dev/null
+    grep -h "^PyTorch" "$out/frameworks.log" 2>/dev/null
+    echo
+    cat "$out/bench.md" "$out/frameworks.log" 2>/dev/null | "$python" -c '
+import re, sys
+runs = {}
+for line in sys.stdin:
+    m = re.match(r"(\S+) (training step|inference) (\d+x\d+) batch (\d+): ([\d.]+) images/s", line)
+    if m:
+        runs.setdefault((m[2], m[3]), {})[m[1]] = float(m[5])
+mien = sorted({n for r in runs.values() for n in r if n.startswith("mien")})
+refs = [n for n in ("torch-eager", "torch.compile") if any(n in r for r in runs.values())]
+if runs:
+    cols = mien + refs + [f"{a}/{b}" for a in mien for b in refs]
+    print("| workload | " + " | ".join(cols) + " |")
+    print("|---|" + "---:|" * len(cols))
+    for (what, size), r in sorted(runs.items()):
+        cells = [f"{r[n]:.0f}" if n in r else "-" for n in mien + refs]
+        cells += [f"{r[a] / r[b]:.2f}" if a in r and b in r else "-" for a in mien for b in refs]
+        print(f"| {what} {size} | " + " | ".join(cells) + " |")
+' 2>/dev/null
+    echo
   fi
   if [ -f "$out/train.log" ]; then
     echo "## Training run"

@@ -7,6 +7,9 @@
 //   memory-bound   batch norm, activations, pooling, concatenation, gating, dropout, loss, Adam: GB/s of the
 //                  bytes each op must move, against the device-to-device copy bandwidth measured first.
 //   dense          cuBLAS at the paper head's sizes.
+//   network        the whole paper network, batch 32: training step (forward, backward, Adam) and inference in
+//                  images/s, per convolution engine; also as "mien-cuda-<engine> <training step|inference> <S>x<S>
+//                  batch 32: <images/s> images/s" lines, which scripts/gpu-check.sh sets beside PyTorch's.
 // Times are means over --reps runs after warm-up, measured with CUDA events on the op stream; the CPU column runs
 // --cpu-reps times (0 skips it).
 //
@@ -24,6 +27,9 @@
 
 #include "mien/kernels/cudnn_conv.cuh"
 #include "mien/kernels/device_state.cuh"
+#include "mien/layers/softmax_cross_entropy.hpp"
+#include "mien/models/paper_net.hpp"
+#include "mien/optim/adam.hpp"
 #include "mien/ops/activation.hpp"
 #include "mien/ops/adam.hpp"
 #include "mien/ops/batchnorm.hpp"
@@ -375,6 +381,50 @@ void bench_dense(const Options& o) {
   }
 }
 
+// The paper network (default configuration) at one input size, per convolution engine. The loss is read back to
+// the host every step (as a training loop does to print it), so each step ends in a synchronisation.
+void bench_network(const Options& o, int size) {
+  std::printf("\n### Whole network, %dx%d, batch 32\n\n", size, size);
+  std::printf("| convolution engine | training step ms | images/s | inference ms | images/s |\n|---|---:|---:|---:|---:|\n");
+  struct Engine {
+    const char* name;
+    ConvBackend backend;
+  };
+  std::vector<std::string> lines;
+  for (const Engine& e : {Engine{"fp32", ConvBackend::native}, Engine{"tf32", ConvBackend::native_tf32},
+                          Engine{"cudnn", ConvBackend::cudnn}}) {
+    Context ctx(1);
+    ctx.set_conv_backend(e.backend);
+    PaperNetConfig config;
+    config.input_size = size;
+    PaperNet<float> model(ctx, config);
+    model.to(Device::cuda);
+    Adam<float> adam;
+    SoftmaxCrossEntropy<float> loss;
+    const std::int64_t batch = 32;
+    const Tensor<float> x = random_tensor(model.input_shape(batch), 4).to(Device::cuda);
+    Tensor<std::int32_t> labels(Shape{batch});
+    for (std::int64_t i = 0; i < batch; ++i) labels[i] = static_cast<std::int32_t>(i % 7);
+    const Tensor<std::int32_t> labels_dev = labels.to(Device::cuda);
+    const double step_ms = time_gpu(ctx, [&] {
+      loss.forward(ctx, model.forward(ctx, x, Mode::train), labels_dev);
+      model.backward(ctx, loss.backward(ctx));
+      adam.step(ctx, model.params());
+      ctx.advance_step();
+    }, o.reps);
+    const double infer_ms = time_gpu(ctx, [&] { model.forward(ctx, x, Mode::infer); }, o.reps);
+    const double step_ips = batch / (step_ms / 1e3), infer_ips = batch / (infer_ms / 1e3);
+    std::printf("| mien %s | %.3f | %.0f | %.3f | %.0f |\n", e.name, step_ms, step_ips, infer_ms, infer_ips);
+    for (const auto& [what, ips] : {std::pair<const char*, double>{"training step", step_ips}, {"inference", infer_ips}}) {
+      char line[160];
+      std::snprintf(line, sizeof line, "mien-cuda-%s %s %dx%d batch 32: %.1f images/s", e.name, what, size, size, ips);
+      lines.push_back(line);
+    }
+  }
+  std::printf("\n");
+  for (const std::string& line : lines) std::printf("%s\n", line.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -403,6 +453,7 @@ int main(int argc, char** argv) {
     for (int size : o.sizes) bench_convolutions(o, size, speed);
     for (int size : o.sizes) bench_memory_bound(o, size, copy_gbs);
     bench_dense(o);
+    for (int size : o.sizes) bench_network(o, size);
     if (!speed.empty()) {
       std::sort(speed.begin(), speed.end());
       std::printf("\nmien fp32 convolution speed relative to cuDNN fp32: min %.2f, median %.2f, max %.2f over %zu "
