@@ -109,6 +109,14 @@ CudnnConvChoice choose(DeviceState& state, const CudnnConvKey& key, cudnnConvolu
   return choice;
 }
 
+// Puts the chosen math type on the convolution descriptor; returns the chosen algorithm's workspace (nullptr when
+// it needs none).
+inline void* apply_choice(DeviceState& state, const ConvDescriptors& d, const CudnnConvChoice& choice, const char* op,
+                          const std::string& shapes) {
+  check_cudnn(cudnnSetConvolutionMathType(d.conv, choice.math), op, "setting the math type for " + shapes);
+  return choice.workspace_bytes ? state.workspace(choice.workspace_bytes, op) : nullptr;
+}
+
 }  // namespace detail
 
 // y = conv(x, w) + b
@@ -128,8 +136,7 @@ inline void conv2d_forward(Context& ctx, const Tensor<float>& x, const Tensor<fl
       [&](int requested, int* returned, cudnnConvolutionFwdAlgoPerf_t* perf) {
         return cudnnGetConvolutionForwardAlgorithm_v7(handle, d.x, d.w, d.conv, d.y, requested, returned, perf);
       });
-  check_cudnn(cudnnSetConvolutionMathType(d.conv, choice.math), op, "setting the math type for " + shapes);
-  void* workspace = choice.workspace_bytes ? state.workspace(choice.workspace_bytes, op) : nullptr;
+  void* workspace = detail::apply_choice(state, d, choice, op, shapes);
   const float one = 1.0f, zero = 0.0f;
   check_cudnn(cudnnConvolutionForward(handle, &one, d.x, x.data(), d.w, w.data(), d.conv,
                                       static_cast<cudnnConvolutionFwdAlgo_t>(choice.algorithm), workspace,
@@ -155,8 +162,7 @@ inline void conv2d_backward_data(Context& ctx, const Tensor<float>& dy, const Te
       [&](int requested, int* returned, cudnnConvolutionBwdDataAlgoPerf_t* perf) {
         return cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, d.w, d.y, d.conv, d.x, requested, returned, perf);
       });
-  check_cudnn(cudnnSetConvolutionMathType(d.conv, choice.math), op, "setting the math type for " + shapes);
-  void* workspace = choice.workspace_bytes ? state.workspace(choice.workspace_bytes, op) : nullptr;
+  void* workspace = detail::apply_choice(state, d, choice, op, shapes);
   const float one = 1.0f, zero = 0.0f;
   check_cudnn(cudnnConvolutionBackwardData(handle, &one, d.w, w.data(), d.y, dy.data(), d.conv,
                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(choice.algorithm), workspace,
@@ -182,8 +188,7 @@ inline void conv2d_backward_filter(Context& ctx, const Tensor<float>& x, const T
         return cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, d.x, d.y, d.conv, d.w, requested, returned,
                                                              perf);
       });
-  check_cudnn(cudnnSetConvolutionMathType(d.conv, choice.math), op, "setting the math type for " + shapes);
-  void* workspace = choice.workspace_bytes ? state.workspace(choice.workspace_bytes, op) : nullptr;
+  void* workspace = detail::apply_choice(state, d, choice, op, shapes);
   const float one = 1.0f, zero = 0.0f;
   check_cudnn(cudnnConvolutionBackwardFilter(handle, &one, d.x, x.data(), d.y, dy.data(), d.conv,
                                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(choice.algorithm), workspace,
