@@ -2,9 +2,10 @@
 # One command that checks mien's CUDA backend on a machine with a GPU: builds the CUDA targets in Release, runs the
 # GPU tests, runs compute-sanitizer (memcheck) on the small cases, runs the kernel benchmarks (each kernel against
 # cuDNN/cuBLAS, and the whole network), PyTorch eager and torch.compile on the same network where PyTorch is
-# installed, and a short training run when the trainer is built. Every step runs even when an earlier one failed; each step's status, time and log
-# land under $OUT (else ./gpu-check-out), with a one-page summary.md. The whole run keeps within a time budget
-# (GPU_CHECK_BUDGET seconds, default 540: 9 minutes) by giving each step at most what is left.
+# installed, and a short training run when the trainer is built. Every step runs even when an earlier one failed;
+# each step's status, time and log land under $OUT (else ./gpu-check-out), with a one-page summary.md. The whole
+# run keeps within a time budget (GPU_CHECK_BUDGET seconds, default 540: 9 minutes) by giving each step at most
+# what is left.
 #
 #   bash scripts/gpu-check.sh
 #

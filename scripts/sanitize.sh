@@ -30,7 +30,7 @@ run_asan() {
   start=$(date +%s)
   # Build time, not run time, is what a sanitizer build costs here: every test file instantiates the same layer
   # and Eigen templates, which ASan + UBSan make several times dearer to compile. So the test files are compiled
-  # as unity batches (one batch per core) at -O1 with line tables only: about 3 minutes on 2 cores instead of 45.
+  # as unity batches (one batch per core) at -O1 with line tables only: under 4 minutes on 2 cores instead of 45.
   # GCC's sanitizer instrumentation makes -Wmaybe-uninitialized misfire inside libstdc++ (<regex>, pulled in by
   # Catch2); the warning stays on in the normal builds. UBSan checks stay recoverable so that the third-party
   # suppressions in scripts/sanitizers/ubsan.supp can apply; halt_on_error below stops at any other report.
