@@ -8,6 +8,7 @@
 # what is left.
 #
 #   bash scripts/gpu-check.sh
+#   GPU_CHECK_MODE=train bash scripts/gpu-check.sh     # instead: train on FER2013 (see train_steps below)
 #
 # Dependencies: scripts/bootstrap.sh installs Debian packages where apt works. Where it cannot (a GPU machine with
 # no network), run scripts/stage-gpu-deps.sh on a machine that has them and bring the .gpu-deps/ folder along;
@@ -26,6 +27,7 @@ out=$(cd "$out" && pwd)
 build=${BUILD_DIR:-$root/build-gpu}
 jobs=${JOBS:-$(nproc)}
 budget=${GPU_CHECK_BUDGET:-540}
+mode=${GPU_CHECK_MODE:-check}
 start=$(date +%s)
 
 steps=()  # "name|status|seconds|log|note"
@@ -89,7 +91,9 @@ prefix_path=""
 if [ -d .gpu-deps ]; then
   note "using staged dependencies in .gpu-deps/"
   prefix_path="$root/.gpu-deps"
-  export CPATH="$root/.gpu-deps/include${CPATH:+:$CPATH}"
+  # As system headers (CPLUS_INCLUDE_PATH, not CPATH), like the ones apt installs: nvcc's -Werror=all-warnings
+  # must not turn third-party warnings (CLI11's narrowing conversions) into errors.
+  export CPLUS_INCLUDE_PATH="$root/.gpu-deps/include${CPLUS_INCLUDE_PATH:+:$CPLUS_INCLUDE_PATH}"
   for d in "$root/.gpu-deps/lib" "$root/.gpu-deps/lib/x86_64-linux-gnu"; do
     export LIBRARY_PATH="$d${LIBRARY_PATH:+:$LIBRARY_PATH}" LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   done
@@ -97,7 +101,7 @@ fi
 # Headers the build needs, looked up where the compiler will look.
 have_header() {
   local h=$1 dir
-  for dir in ${CPATH:+${CPATH//:/ }} /usr/include /usr/local/include /usr/include/eigen3; do
+  for dir in ${CPLUS_INCLUDE_PATH:+${CPLUS_INCLUDE_PATH//:/ }} /usr/include /usr/local/include /usr/include/eigen3; do
     [ -f "$dir/$h" ] && return 0
   done
   return 1
@@ -158,6 +162,7 @@ configure+=("${cudnn_args[@]}")
 run_step configure build.log 90 "${configure[@]}"
 targets=(mien_cuda_tests mien_bench_kernels)
 [ "$examples" = ON ] && targets+=(train_fer)
+[ "$mode" = train ] && targets=(train_fer evaluate)
 # One build of every target, keeping going past a failing file, so that one broken program costs no other.
 keep_going=(-k)
 [ ${#generator[@]} -gt 0 ] && keep_going=(-k 0)
@@ -167,64 +172,110 @@ tests_bin=$build/tests/mien_cuda_tests
 bench_bin=$build/benchmarks/mien_bench_kernels
 train_bin=$build/examples/train_fer
 
-# ---- 4. GPU tests ---------------------------------------------------------------------------------------------------
-if [ -x "$tests_bin" ]; then
-  run_step "GPU tests" tests.log 150 "$tests_bin" --durations yes
-else
-  steps+=("GPU tests|not built|0|build.log|")
-fi
-
-# ---- 5. compute-sanitizer (memcheck) on the small cases ------------------------------------------------------------
-sanitizer=$(command -v compute-sanitizer || echo "$cuda_home/bin/compute-sanitizer")
-if [ -x "$tests_bin" ] && [ -x "$sanitizer" ]; then
-  # Memory errors only: the tests provoke failing API calls on purpose (and cuDNN's algorithm search may too).
-  run_step "compute-sanitizer memcheck" sanitizer.log 120 "$sanitizer" --tool memcheck --report-api-errors no \
-    --error-exitcode 99 --print-limit 50 "$tests_bin" "[sanitize]"
-else
-  steps+=("compute-sanitizer memcheck|not run|0|sanitizer.log|$([ -x "$sanitizer" ] || echo "no compute-sanitizer")")
-fi
-
-# ---- 6. kernel benchmarks -------------------------------------------------------------------------------------------
-if [ -x "$bench_bin" ]; then
-  run_step "kernel benchmarks" bench.md 150 "$bench_bin" --reps 20 --cpu-reps 1
-else
-  steps+=("kernel benchmarks|not built|0|build.log|")
-fi
-
-# ---- 7. PyTorch on the same network (issue 5): eager (cuDNN, PyTorch's default TF32 convolutions) and torch.compile
-python=${PYTHON:-python3}
-if [ -z "$gpu_name" ]; then
-  steps+=("PyTorch eager / torch.compile|skipped|0|frameworks.log|no GPU visible")
-elif "$python" -c "import numpy, torch; assert torch.cuda.is_available()" >/dev/null 2>&1; then
-  run_step "PyTorch eager / torch.compile" frameworks.log 150 \
-    bash -c "cd benchmarks/reference && exec \"$python\" bench_frameworks.py --device cuda --reps 20 --warmup 5"
-else
-  steps+=("PyTorch eager / torch.compile|skipped|0|frameworks.log|no CUDA build of PyTorch (with numpy) for $python")
-fi
-
-# ---- 8. short training run ------------------------------------------------------------------------------------------
-if [ -x "$train_bin" ] && [ -z "$gpu_name" ]; then
-  steps+=("training run|skipped|0|train.log|no GPU visible")
-elif [ -x "$train_bin" ]; then
-  data=${MIEN_GPU_CHECK_DATA:-}
-  if [ -z "$data" ]; then
-    # A small synthetic fer2013.csv (random pixels): this run measures speed and stability, not accuracy.
-    data="$build/synthetic-fer2013.csv"
-    awk 'BEGIN { srand(7); print "emotion,pixels,Usage";
-                 for (i = 0; i < 1000; i++) {
-                   usage = i < 800 ? "Training" : (i < 900 ? "PublicTest" : "PrivateTest");
-                   line = int(rand() * 7) ",";
-                   for (p = 0; p < 2304; p++) line = line (p ? " " : "") int(rand() * 256);
-                   print line "," usage } }' >"$data"
+# Steps 4-8 of a check (GPU_CHECK_MODE=check, the default).
+check_steps() {
+  # ---- 4. GPU tests --------------------------------------------------------------------------------------------------
+  if [ -x "$tests_bin" ]; then
+    run_step "GPU tests" tests.log 150 "$tests_bin" --durations yes
+  else
+    steps+=("GPU tests|not built|0|build.log|")
   fi
-  run_step "training run (train_fer, cuda)" train.log 60 "$train_bin" --data "$data" --out "$build/train-run" \
-    --device cuda --input-size 48 --epochs 2 --max-batches 20 --batch 32 --attention-images 0 --no-progress ||
-    if grep -q "no CUDA support\|not compiled with nvcc" "$out/train.log"; then
-      steps[${#steps[@]} - 1]="training run|skipped|0|train.log|train_fer is not compiled as CUDA (examples/CMakeLists.txt)"
+
+  # ---- 5. compute-sanitizer (memcheck) on the small cases ------------------------------------------------------------
+  sanitizer=$(command -v compute-sanitizer || echo "$cuda_home/bin/compute-sanitizer")
+  if [ -x "$tests_bin" ] && [ -x "$sanitizer" ]; then
+    # Memory errors only: the tests provoke failing API calls on purpose (and cuDNN's algorithm search may too).
+    run_step "compute-sanitizer memcheck" sanitizer.log 120 "$sanitizer" --tool memcheck --report-api-errors no \
+      --error-exitcode 99 --print-limit 50 "$tests_bin" "[sanitize]"
+  else
+    steps+=("compute-sanitizer memcheck|not run|0|sanitizer.log|$([ -x "$sanitizer" ] || echo "no compute-sanitizer")")
+  fi
+
+  # ---- 6. kernel benchmarks ------------------------------------------------------------------------------------------
+  if [ -x "$bench_bin" ]; then
+    run_step "kernel benchmarks" bench.md 150 "$bench_bin" --reps 20 --cpu-reps 1
+  else
+    steps+=("kernel benchmarks|not built|0|build.log|")
+  fi
+
+  # ---- 7. PyTorch on the same network (issue 5): eager (cuDNN, PyTorch's default TF32 convolutions) and torch.compile
+  python=${PYTHON:-python3}
+  if [ -z "$gpu_name" ]; then
+    steps+=("PyTorch eager / torch.compile|skipped|0|frameworks.log|no GPU visible")
+  elif "$python" -c "import numpy, torch; assert torch.cuda.is_available()" >/dev/null 2>&1; then
+    run_step "PyTorch eager / torch.compile" frameworks.log 150 \
+      bash -c "cd benchmarks/reference && exec \"$python\" bench_frameworks.py --device cuda --reps 20 --warmup 5"
+  else
+    steps+=("PyTorch eager / torch.compile|skipped|0|frameworks.log|no CUDA build of PyTorch (with numpy) for $python")
+  fi
+
+  # ---- 8. short training run -----------------------------------------------------------------------------------------
+  if [ -x "$train_bin" ] && [ -z "$gpu_name" ]; then
+    steps+=("training run|skipped|0|train.log|no GPU visible")
+  elif [ -x "$train_bin" ]; then
+    data=${MIEN_GPU_CHECK_DATA:-}
+    if [ -z "$data" ]; then
+      # A small synthetic fer2013.csv (random pixels): this run measures speed and stability, not accuracy.
+      data="$build/synthetic-fer2013.csv"
+      awk 'BEGIN { srand(7); print "emotion,pixels,Usage";
+                   for (i = 0; i < 1000; i++) {
+                     usage = i < 800 ? "Training" : (i < 900 ? "PublicTest" : "PrivateTest");
+                     line = int(rand() * 7) ",";
+                     for (p = 0; p < 2304; p++) line = line (p ? " " : "") int(rand() * 256);
+                     print line "," usage } }' >"$data"
     fi
-else
-  steps+=("training run|skipped|0|train.log|trainer not built")
-fi
+    run_step "training run (train_fer, cuda)" train.log 60 "$train_bin" --data "$data" --out "$build/train-run" \
+      --device cuda --input-size 48 --epochs 2 --max-batches 20 --batch 32 --attention-images 0 --no-progress ||
+      if grep -q "no CUDA support\|not compiled with nvcc" "$out/train.log"; then
+        steps[${#steps[@]} - 1]="training run|skipped|0|train.log|train_fer is not compiled as CUDA (examples/CMakeLists.txt)"
+      fi
+  else
+    steps+=("training run|skipped|0|train.log|trainer not built")
+  fi
+}
+
+# GPU_CHECK_MODE=train: the paper network trained on FER2013 instead of steps 4-8 (issue 4). The data: the
+# folder or CSV in MIEN_GPU_CHECK_DATA, else .gpu-data/fer2013.tar.gz (copy ../shared/data/fer2013.tar.gz there on
+# the CPU machine and carry .gpu-data; it is git-ignored). TRAIN_SIZE (48), TRAIN_EPOCHS (80) and TRAIN_FLAGS (more
+# train_fer flags) shape the run; at the time budget's end train_fer is stopped with SIGTERM, which saves a
+# checkpoint, and the best checkpoint is evaluated on the test folder. Brought back under $OUT: train.log,
+# eval.log, fer-run.tar.gz (the run folder without checkpoints) and best.ckpt in 15 MB parts (the device tool
+# returns files of up to 16 MiB): `cat best.ckpt.part-* > best.ckpt`.
+train_steps() {
+  local data=${MIEN_GPU_CHECK_DATA:-} run="$build/fer-run"
+  if [ -z "$data" ] && [ -f .gpu-data/fer2013.tar.gz ]; then
+    mkdir -p "$build/fer-data"
+    [ -d "$build/fer-data/fer2013" ] || tar xzf .gpu-data/fer2013.tar.gz -C "$build/fer-data"
+    data="$build/fer-data/fer2013"
+  fi
+  if [ -z "$data" ]; then
+    steps+=("FER2013 training|not run|0|train.log|no data: see GPU_CHECK_MODE=train in the script")
+    return
+  elif [ ! -x "$train_bin" ]; then
+    steps+=("FER2013 training|not built|0|build.log|")
+    return
+  fi
+  rm -rf "$run"
+  # Leave a minute of the budget for the evaluation and the packing.
+  local limit=$(($(remaining) - 60))
+  # shellcheck disable=SC2086
+  run_step "FER2013 training (train_fer, cuda, ${TRAIN_SIZE:-48}x${TRAIN_SIZE:-48})" train.log "$limit" "$train_bin" \
+    --data "$data" --out "$run" --device cuda --input-size "${TRAIN_SIZE:-48}" --epochs "${TRAIN_EPOCHS:-80}" \
+    --no-progress ${TRAIN_FLAGS:-}
+  if [ -f "$run/best.ckpt" ]; then
+    run_step "evaluation of best.ckpt (test folder)" eval.log 50 "$build/examples/evaluate" \
+      --checkpoint "$run/best.ckpt" --data "$data" --device cuda --out "$run/eval"
+    split -b 15000000 -d "$run/best.ckpt" "$out/best.ckpt.part-"
+  fi
+  tar czf "$out/fer-run.tar.gz" --exclude='*.ckpt' -C "$build" fer-run
+}
+
+case $mode in
+  check) check_steps ;;
+  train) train_steps ;;
+  *) echo "gpu-check: GPU_CHECK_MODE must be check or train, not '$mode'" >&2 ;;
+esac
+
 
 # ---- 9. summary -----------------------------------------------------------------------------------------------------
 total=$(($(date +%s) - start))
@@ -311,6 +362,13 @@ if runs:
     echo
     echo '```'
     grep -iE "epoch|img/s|error|loss" "$out/train.log" | tail -8
+    echo '```'
+  fi
+  if [ -f "$out/eval.log" ]; then
+    echo "## Evaluation of the best checkpoint"
+    echo
+    echo '```'
+    grep -E "^accuracy|^macro|^weighted|rror" "$out/eval.log"
     echo '```'
   fi
 } >"$out/summary.md"

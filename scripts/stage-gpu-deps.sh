@@ -2,14 +2,15 @@
 # Copies the libraries mien's build needs (the non-tool packages of scripts/bootstrap.sh: headers, CMake package
 # files, and the shared libraries of the few that have one) from this machine into .gpu-deps/, laid out as an
 # install prefix. A GPU machine that cannot install packages (no network) then builds with
-#   CMAKE_PREFIX_PATH=.gpu-deps CPATH=.gpu-deps/include
+#   CMAKE_PREFIX_PATH=.gpu-deps CPLUS_INCLUDE_PATH=.gpu-deps/include
 # which scripts/gpu-check.sh sets up by itself when the folder is there. Run it here, in the repository root, on
 # a Debian/Ubuntu machine where scripts/bootstrap.sh has run; the folder is kept out of git
 # (.git/info/exclude), so pass it to the tool that copies the tree to the GPU machine as an extra path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=.gpu-deps
-tools=" build-essential cmake pkg-config gnuplot-nox "
+# Tools, and what only the CPU sanitizer tests need: not staged.
+tools=" build-essential cmake pkg-config gnuplot-nox clang libomp-14-dev "
 
 # The package list, read from bootstrap.sh so that the two cannot drift apart.
 mapfile -t packages < <(sed -n '/^packages=(/,/^)/p' scripts/bootstrap.sh | sed -e 's/#.*//' -e 's/packages=(//' -e 's/)//' |
