@@ -51,8 +51,10 @@ double gemm_gflops(int n, int reps) {
   return 2.0 * n * n * n / s / 1e9;
 }
 
-void bench_layer(const char* name, Layer<float>& layer, const Shape& in, int reps) {
+void bench_layer(const char* name, Layer<float>& layer, const Shape& in, int reps,
+                 CpuConv conv_algorithm = CpuConv::automatic) {
   Context ctx(1);
+  ctx.set_cpu_conv(conv_algorithm);
   const Tensor<float> x = random_tensor(in, 2);
   const Tensor<float> dy = random_tensor(layer.output_shape(in), 3);
   const double flops = 2.0 * static_cast<double>(layer.macs(in));
@@ -70,8 +72,10 @@ struct StepResult {
   double images_per_second, gflops;
 };
 
-StepResult bench_training_step(std::int64_t input_size, std::int64_t batch, int reps) {
+StepResult bench_training_step(std::int64_t input_size, std::int64_t batch, int reps,
+                               CpuConv conv_algorithm = CpuConv::automatic) {
   Context ctx(1);
+  ctx.set_cpu_conv(conv_algorithm);
   PaperNetConfig config;
   config.input_size = input_size;
   PaperNet<float> model(ctx, config);
@@ -151,9 +155,14 @@ int main(int argc, char** argv) {
       bench_layer(("stream conv1 " + std::to_string(k) + "x" + std::to_string(k)).c_str(), c1, Shape{32, 1, size, size}, reps);
       bench_layer(("stream conv2 " + std::to_string(k) + "x" + std::to_string(k)).c_str(), c2, Shape{32, 32, half, half},
                   reps);
+      // The 3x3 layers that take the Winograd path where it pays, also through im2col, for the ratio.
+      if (k == 3 && cpu::winograd::applies(Shape{32, 32, half, half}, c2.weight().shape()))
+        bench_layer("stream conv2 3x3, im2col", c2, Shape{32, 32, half, half}, reps, CpuConv::im2col);
     }
     Conv2D<float> res(ctx, 128, 128, 3);
     bench_layer("residual conv 3x3", res, Shape{32, 128, quarter, quarter}, reps);
+    if (cpu::winograd::applies(Shape{32, 128, quarter, quarter}, res.weight().shape()))
+      bench_layer("residual conv 3x3, im2col", res, Shape{32, 128, quarter, quarter}, reps, CpuConv::im2col);
     BatchNorm<float> bn(ctx, 128);
     bench_layer("batch norm", bn, Shape{32, 128, quarter, quarter}, reps);
     ReLU<float> relu;
@@ -176,6 +185,11 @@ int main(int argc, char** argv) {
     const StepResult r = bench_training_step(size, 32, size == 48 ? reps : std::max(2, reps / 2));
     std::printf("paper network %lldx%lld           %12.1f %12.1f %13.0f%%\n", static_cast<long long>(size),
                 static_cast<long long>(size), r.images_per_second, r.gflops, 100 * r.gflops / gemm);
+    if (size == 128) {  // the same without the Winograd path, for the ratio (GFLOP/s counts direct-convolution MACs)
+      const StepResult base = bench_training_step(size, 32, std::max(2, reps / 2), CpuConv::im2col);
+      std::printf("paper network %lldx%lld, im2col   %12.1f %12.1f %13.0f%%\n", static_cast<long long>(size),
+                  static_cast<long long>(size), base.images_per_second, base.gflops, 100 * base.gflops / gemm);
+    }
   }
   return 0;
 }

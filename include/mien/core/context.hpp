@@ -14,6 +14,10 @@ namespace mien {
 // The CPU backend ignores it.
 enum class ConvBackend { native, native_tf32, cudnn };
 
+// How 3×3 convolutions run on the CPU: Winograd F(2×2, 3×3) where it pays (cpu/conv2d_winograd.hpp), or always
+// im2col + GEMM (the reference path, and the baseline of benchmarks). Other kernel sizes always use im2col.
+enum class CpuConv { automatic, im2col };
+
 class Context {
  public:
   explicit Context(std::uint64_t seed = 0, Device device = Device::cpu) : seed_(seed), device_(device) {}
@@ -40,6 +44,9 @@ class Context {
   ConvBackend conv_backend() const { return conv_backend_; }
   void set_conv_backend(ConvBackend backend) { conv_backend_ = backend; }
 
+  CpuConv cpu_conv() const { return cpu_conv_; }
+  void set_cpu_conv(CpuConv algorithm) { cpu_conv_ = algorithm; }
+
   // Opaque slot owned by the CUDA backend (mien/kernels/device_state.cuh); empty on the CPU.
   std::shared_ptr<void>& backend_state() { return backend_state_; }
 
@@ -49,6 +56,7 @@ class Context {
   std::uint32_t stream_counter_ = 0;
   Device device_ = Device::cpu;
   ConvBackend conv_backend_ = ConvBackend::native;
+  CpuConv cpu_conv_ = CpuConv::automatic;
   std::shared_ptr<void> backend_state_;
 };
 

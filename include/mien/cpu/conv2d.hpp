@@ -15,12 +15,16 @@
 // The batch is split over OpenMP threads, each with its own scratch and its own dW/db partial sums; Eigen's GEMM
 // runs single-threaded inside the parallel region. With fewer images than threads the loop runs serially and
 // Eigen threads the GEMMs instead.
+//
+// 3×3 convolutions with enough channels take the Winograd path instead (cpu/conv2d_winograd.hpp), unless the
+// context asks for im2col (Context::set_cpu_conv).
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "mien/core/context.hpp"
 #include "mien/core/tensor.hpp"
+#include "mien/cpu/conv2d_winograd.hpp"
 #include "mien/cpu/eigen.hpp"
 #include "mien/cpu/parallel.hpp"
 
@@ -162,13 +166,18 @@ ConstStridedMatrixMap<T> tile_block(const T* t, const Geometry& g, const Tile& t
   return as_strided_matrix(static_cast<const T*>(scratch), g.k_out, cols, cols);
 }
 
+inline bool use_winograd(const Context& ctx, const Shape& x, const Shape& w) {
+  return ctx.cpu_conv() == CpuConv::automatic && winograd::applies(x, w);
+}
+
 }  // namespace conv2d_detail
 
 template <class T>
-void conv2d_forward(Context& /*ctx*/, const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b, Tensor<T>& y) {
+void conv2d_forward(Context& ctx, const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b, Tensor<T>& y) {
   using namespace conv2d_detail;
   const Geometry g(x.shape(), w.shape());
   if (y.numel() == 0) return;
+  if (use_winograd(ctx, x.shape(), w.shape())) return winograd::forward(x, w, b, y);
   const auto weights = as_matrix(w.data(), g.k_out, g.patch());
   const auto bias = as_matrix(b.data(), g.k_out, 1).col(0);
   parallel_chunks(g.n, g.k_out * g.patch() * g.hw(), [&](int, std::int64_t first, std::int64_t last) {
@@ -197,10 +206,11 @@ void conv2d_forward(Context& /*ctx*/, const Tensor<T>& x, const Tensor<T>& w, co
 }
 
 template <class T>
-void conv2d_backward_data(Context& /*ctx*/, const Tensor<T>& dy, const Tensor<T>& w, Tensor<T>& dx) {
+void conv2d_backward_data(Context& ctx, const Tensor<T>& dy, const Tensor<T>& w, Tensor<T>& dx) {
   using namespace conv2d_detail;
   const Geometry g(dx.shape(), w.shape());
   if (dx.numel() == 0) return;
+  if (use_winograd(ctx, dx.shape(), w.shape())) return winograd::backward_data(dy, w, dx);
   const auto weights = as_matrix(w.data(), g.k_out, g.patch());
   parallel_chunks(g.n, g.k_out * g.patch() * g.hw(), [&](int, std::int64_t first, std::int64_t last) {
     const Tiling tiling(g, last - first);
@@ -220,12 +230,19 @@ void conv2d_backward_data(Context& /*ctx*/, const Tensor<T>& dy, const Tensor<T>
 }
 
 template <class T>
-void conv2d_backward_filter(Context& /*ctx*/, const Tensor<T>& x, const Tensor<T>& dy, Tensor<T>& dw, Tensor<T>& db) {
+void conv2d_backward_filter(Context& ctx, const Tensor<T>& x, const Tensor<T>& dy, Tensor<T>& dw, Tensor<T>& db) {
   using namespace conv2d_detail;
   const Geometry g(x.shape(), dw.shape());
   dw.set_zero();
   db.set_zero();
   if (dy.numel() == 0) return;
+  if (use_winograd(ctx, x.shape(), dw.shape())) {
+    winograd::backward_filter(x, dy, dw);
+    auto db_acc = as_matrix(db.data(), g.k_out, 1);
+    for (std::int64_t image = 0; image < g.n; ++image)
+      db_acc += as_matrix(dy.data() + image * g.k_out * g.hw(), g.k_out, g.hw()).rowwise().sum();
+    return;
+  }
   const std::int64_t work = g.k_out * g.patch() * g.hw();
   // Thread 0 accumulates into dw and db directly; the others into their own partials, added in thread order
   // afterwards so that the sum does not depend on scheduling.

@@ -1,0 +1,372 @@
+#pragma once
+// CPU 3×3 convolution (stride 1, "same" padding) by Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray, "Fast
+// Algorithms for Convolutional Neural Networks", CVPR 2016): a 2×2 block of outputs comes from a 4×4 block of
+// inputs with 16 multiplications per channel pair instead of 36. For a group of tiles each pass is 16 independent
+// GEMMs, one per position ξ of the transformed 4×4 tile:
+//   forward          M[ξ] [K, T] = U[ξ] [K, C] · V[ξ] [C, T]     U = G g Gᵀ (filters), V = Bᵀ d B (input tiles)
+//                    y tile      = Aᵀ M A
+//   backward data    the forward run on dy, with the filters turned 180° and K and C swapped
+//   backward filter  dU[ξ] [K, C] += P[ξ] [K, T] · V[ξ]ᵀ        P = A dy Aᵀ (output-gradient tiles)
+//                    dW          = Gᵀ dU G
+//   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 -1 -1]
+// Tile (i, j) reads input rows 2i - 1 .. 2i + 2 and columns 2j - 1 .. 2j + 2 (the padding is the -1); reads past
+// the border are zeros, and outputs past an odd-sized map's edge are dropped. As in the im2col path, threads split
+// the batch, each with its own scratch, and a thread's images are taken in groups of about target_tiles tiles so
+// that one ξ's operands stay in the core's L2 cache.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "mien/core/tensor.hpp"
+#include "mien/cpu/eigen.hpp"
+#include "mien/cpu/parallel.hpp"
+
+namespace mien::cpu::winograd {
+
+// Where it pays (measured on the development CPU, docs/benchmarks.md): 3×3 filters with at least 8 channels in
+// and out (the first convolution of each stream has one input channel) on maps of at least 32×32 pixels. On the
+// 12×12 and 24×24 maps of a 48×48 input, its 16 GEMMs with an inner dimension of C ran slower than im2col's one
+// GEMM over 9·C, and rows of 6 or 12 tiles leave the transforms' vector loops mostly empty.
+constexpr std::int64_t min_channels = 8;
+constexpr std::int64_t min_pixels = 32 * 32;
+constexpr std::int64_t target_tiles = 512;
+
+inline bool applies(const Shape& x, const Shape& w) {
+  return w[2] == 3 && w[3] == 3 && x.c() >= min_channels && w[0] >= min_channels && x.h() * x.w() >= min_pixels;
+}
+
+// ---- the tile transforms -------------------------------------------------------------------------------------
+
+// V = Bᵀ d B for a 4×4 input tile d (row-major).
+template <class T>
+void input_transform(const T (&d)[16], T (&v)[16]) {
+  T t[16];
+  for (int c = 0; c < 4; ++c) {
+    t[c] = d[c] - d[8 + c];
+    t[4 + c] = d[4 + c] + d[8 + c];
+    t[8 + c] = d[8 + c] - d[4 + c];
+    t[12 + c] = d[4 + c] - d[12 + c];
+  }
+  for (int r = 0; r < 4; ++r) {
+    const T* row = t + 4 * r;
+    v[4 * r] = row[0] - row[2];
+    v[4 * r + 1] = row[1] + row[2];
+    v[4 * r + 2] = row[2] - row[1];
+    v[4 * r + 3] = row[1] - row[3];
+  }
+}
+
+// U = G g Gᵀ for a 3×3 filter g (row-major).
+template <class T>
+void filter_transform(const T (&g)[9], T (&u)[16]) {
+  T t[12];  // G g, 4×3
+  for (int c = 0; c < 3; ++c) {
+    t[c] = g[c];
+    t[3 + c] = T(0.5) * (g[c] + g[3 + c] + g[6 + c]);
+    t[6 + c] = T(0.5) * (g[c] - g[3 + c] + g[6 + c]);
+    t[9 + c] = g[6 + c];
+  }
+  for (int r = 0; r < 4; ++r) {
+    const T* row = t + 3 * r;
+    u[4 * r] = row[0];
+    u[4 * r + 1] = T(0.5) * (row[0] + row[1] + row[2]);
+    u[4 * r + 2] = T(0.5) * (row[0] - row[1] + row[2]);
+    u[4 * r + 3] = row[2];
+  }
+}
+
+// Y = Aᵀ m A: the 2×2 outputs of a transformed tile m.
+template <class T>
+void output_transform(const T (&m)[16], T (&y)[4]) {
+  T t[8];  // Aᵀ m, 2×4
+  for (int c = 0; c < 4; ++c) {
+    t[c] = m[c] + m[4 + c] + m[8 + c];
+    t[4 + c] = m[4 + c] - m[8 + c] - m[12 + c];
+  }
+  for (int r = 0; r < 2; ++r) {
+    const T* row = t + 4 * r;
+    y[2 * r] = row[0] + row[1] + row[2];
+    y[2 * r + 1] = row[1] - row[2] - row[3];
+  }
+}
+
+// P = A dy Aᵀ: the adjoint of output_transform, for a 2×2 block of output gradients.
+template <class T>
+void output_gradient_transform(const T (&dy)[4], T (&p)[16]) {
+  const T t[8] = {dy[0],         dy[1],          // A dy, 4×2
+                  dy[0] + dy[2], dy[1] + dy[3],
+                  dy[0] - dy[2], dy[1] - dy[3],
+                  -dy[2],        -dy[3]};
+  for (int r = 0; r < 4; ++r) {
+    const T a = t[2 * r], b = t[2 * r + 1];
+    p[4 * r] = a;
+    p[4 * r + 1] = a + b;
+    p[4 * r + 2] = a - b;
+    p[4 * r + 3] = -b;
+  }
+}
+
+// dg = Gᵀ du G: the adjoint of filter_transform.
+template <class T>
+void filter_gradient_transform(const T (&du)[16], T (&dg)[9]) {
+  T t[12];  // Gᵀ du, 3×4
+  for (int c = 0; c < 4; ++c) {
+    const T half_sum = T(0.5) * (du[4 + c] + du[8 + c]);
+    t[c] = du[c] + half_sum;
+    t[4 + c] = T(0.5) * (du[4 + c] - du[8 + c]);
+    t[8 + c] = half_sum + du[12 + c];
+  }
+  for (int r = 0; r < 3; ++r) {
+    const T* row = t + 4 * r;
+    const T half_sum = T(0.5) * (row[1] + row[2]);
+    dg[3 * r] = row[0] + half_sum;
+    dg[3 * r + 1] = T(0.5) * (row[1] - row[2]);
+    dg[3 * r + 2] = half_sum + row[3];
+  }
+}
+
+// ---- the passes ----------------------------------------------------------------------------------------------
+
+// The tiles of one thread's images [first, last), in groups of whole images.
+struct TileGrid {
+  std::int64_t h, w, rows, cols;  // map extent; tiles down and across
+  std::int64_t per_image() const { return rows * cols; }
+  TileGrid(std::int64_t height, std::int64_t width)
+      : h(height), w(width), rows((height + 1) / 2), cols((width + 1) / 2) {}
+  std::int64_t images_per_group(std::int64_t images) const {
+    return std::max<std::int64_t>(1, std::min(images, target_tiles / per_image()));
+  }
+};
+
+// Filters w [K, C, 3, 3] → U [16][K][C]; with `adjoint`, the filters of the backward-data pass instead:
+// U[ξ][c][k] from w[k, c] turned 180°.
+template <class T>
+std::vector<T> transform_filters(const T* w, std::int64_t k_out, std::int64_t c_in, bool adjoint) {
+  const std::int64_t rows = adjoint ? c_in : k_out, cols = adjoint ? k_out : c_in;
+  std::vector<T> u(static_cast<std::size_t>(16 * rows * cols));
+  for (std::int64_t k = 0; k < k_out; ++k) {
+    for (std::int64_t c = 0; c < c_in; ++c) {
+      const T* src = w + (k * c_in + c) * 9;
+      T g[9], out[16];
+      for (int e = 0; e < 9; ++e) g[e] = adjoint ? src[8 - e] : src[e];
+      filter_transform(g, out);
+      const std::int64_t at = adjoint ? c * k_out + k : k * c_in + c;
+      for (int xi = 0; xi < 16; ++xi) u[static_cast<std::size_t>(xi * rows * cols + at)] = out[xi];
+    }
+  }
+  return u;
+}
+
+// The transforms below run on whole rows of tiles at once: tile j of a row reads padded columns 2j .. 2j + 3, so
+// every step is a loop over j that the compiler vectorizes, and each of the 16 transformed values of a row of
+// tiles is one contiguous run of V, M or P.
+
+// V [16][C][tiles] for `images` images of x [*, C, H, W] starting at `image`.
+template <class T>
+void transform_inputs(const T* x, std::int64_t image, std::int64_t images, std::int64_t c_in, const TileGrid& g,
+                      T* v) {
+  const std::int64_t tiles = images * g.per_image(), stride = c_in * tiles, width = 2 * g.cols + 2;
+  std::vector<T> rows(static_cast<std::size_t>(4 * width)), mixed(static_cast<std::size_t>(4 * width));
+  for (std::int64_t img = 0; img < images; ++img) {
+    for (std::int64_t c = 0; c < c_in; ++c) {
+      const T* plane = x + ((image + img) * c_in + c) * g.h * g.w;
+      for (std::int64_t i = 0; i < g.rows; ++i) {
+        // The tile row's four input rows, zero-padded: rows[r][1 + col] = x[2i - 1 + r][col].
+        std::fill(rows.begin(), rows.end(), T(0));
+        for (int r = 0; r < 4; ++r) {
+          const std::int64_t src = 2 * i - 1 + r;
+          if (src >= 0 && src < g.h) std::copy(plane + src * g.w, plane + (src + 1) * g.w, rows.data() + r * width + 1);
+        }
+        // Bᵀ down the rows, then B across the columns of each tile.
+        const T *r0 = rows.data(), *r1 = r0 + width, *r2 = r1 + width, *r3 = r2 + width;
+        T *t0 = mixed.data(), *t1 = t0 + width, *t2 = t1 + width, *t3 = t2 + width;
+        for (std::int64_t e = 0; e < width; ++e) {
+          t0[e] = r0[e] - r2[e];
+          t1[e] = r1[e] + r2[e];
+          t2[e] = r2[e] - r1[e];
+          t3[e] = r1[e] - r3[e];
+        }
+        T* out = v + c * tiles + img * g.per_image() + i * g.cols;
+        for (int r = 0; r < 4; ++r) {
+          const T* t = mixed.data() + r * width;
+          T *v0 = out + (4 * r) * stride, *v1 = v0 + stride, *v2 = v1 + stride, *v3 = v2 + stride;
+          for (std::int64_t j = 0; j < g.cols; ++j) {
+            v0[j] = t[2 * j] - t[2 * j + 2];
+            v1[j] = t[2 * j + 1] + t[2 * j + 2];
+            v2[j] = t[2 * j + 2] - t[2 * j + 1];
+            v3[j] = t[2 * j + 1] - t[2 * j + 3];
+          }
+        }
+      }
+    }
+  }
+}
+
+// y [*, K, H, W] (+ bias when given) for `images` images starting at `image`, from M [16][K][tiles].
+template <class T>
+void transform_outputs(const T* m, std::int64_t image, std::int64_t images, std::int64_t k_out, const TileGrid& g,
+                       const T* bias, T* y) {
+  const std::int64_t tiles = images * g.per_image(), stride = k_out * tiles;
+  std::vector<T> cols(static_cast<std::size_t>(8 * g.cols)), out(static_cast<std::size_t>(4 * g.cols));
+  for (std::int64_t img = 0; img < images; ++img) {
+    for (std::int64_t k = 0; k < k_out; ++k) {
+      T* plane = y + ((image + img) * k_out + k) * g.h * g.w;
+      const T b = bias != nullptr ? bias[k] : T(0);
+      for (std::int64_t i = 0; i < g.rows; ++i) {
+        const T* in = m + k * tiles + img * g.per_image() + i * g.cols;
+        // A across each tile's columns (4 → 2), row by row: cols[2r + s][j].
+        for (int r = 0; r < 4; ++r) {
+          const T *m0 = in + (4 * r) * stride, *m1 = m0 + stride, *m2 = m1 + stride, *m3 = m2 + stride;
+          T *c0 = cols.data() + (2 * r) * g.cols, *c1 = c0 + g.cols;
+          for (std::int64_t j = 0; j < g.cols; ++j) {
+            c0[j] = m0[j] + m1[j] + m2[j];
+            c1[j] = m1[j] - m2[j] - m3[j];
+          }
+        }
+        // Aᵀ down the rows (4 → 2): out[2r + s][j] is y[2i + r][2j + s].
+        for (int s = 0; s < 2; ++s) {
+          const T *a0 = cols.data() + s * g.cols, *a1 = a0 + 2 * g.cols, *a2 = a1 + 2 * g.cols, *a3 = a2 + 2 * g.cols;
+          T *y0 = out.data() + s * g.cols, *y1 = y0 + 2 * g.cols;
+          for (std::int64_t j = 0; j < g.cols; ++j) {
+            y0[j] = a0[j] + a1[j] + a2[j] + b;
+            y1[j] = a1[j] - a2[j] - a3[j] + b;
+          }
+        }
+        for (int r = 0; r < 2 && 2 * i + r < g.h; ++r) {
+          T* dst = plane + (2 * i + r) * g.w;
+          const T *even = out.data() + (2 * r) * g.cols, *odd = even + g.cols;
+          for (std::int64_t j = 0; j < g.w / 2; ++j) {
+            dst[2 * j] = even[j];
+            dst[2 * j + 1] = odd[j];
+          }
+          if (g.w % 2) dst[g.w - 1] = even[g.cols - 1];
+        }
+      }
+    }
+  }
+}
+
+// P [16][K][tiles] from dy [*, K, H, W] for `images` images starting at `image`.
+template <class T>
+void transform_output_gradients(const T* dy, std::int64_t image, std::int64_t images, std::int64_t k_out,
+                                const TileGrid& g, T* p) {
+  const std::int64_t tiles = images * g.per_image(), stride = k_out * tiles;
+  // blocks[2r + s][j] = dy[2i + r][2j + s] (zero past the edge).
+  std::vector<T> blocks(static_cast<std::size_t>(4 * g.cols)), mixed(static_cast<std::size_t>(8 * g.cols));
+  for (std::int64_t img = 0; img < images; ++img) {
+    for (std::int64_t k = 0; k < k_out; ++k) {
+      const T* plane = dy + ((image + img) * k_out + k) * g.h * g.w;
+      for (std::int64_t i = 0; i < g.rows; ++i) {
+        std::fill(blocks.begin(), blocks.end(), T(0));
+        for (int r = 0; r < 2 && 2 * i + r < g.h; ++r) {
+          const T* src = plane + (2 * i + r) * g.w;
+          T *even = blocks.data() + (2 * r) * g.cols, *odd = even + g.cols;
+          for (std::int64_t j = 0; j < g.w / 2; ++j) {
+            even[j] = src[2 * j];
+            odd[j] = src[2 * j + 1];
+          }
+          if (g.w % 2) even[g.cols - 1] = src[g.w - 1];
+        }
+        // A down the rows (2 → 4): mixed[2r + s][j].
+        for (int s = 0; s < 2; ++s) {
+          const T *d0 = blocks.data() + s * g.cols, *d1 = d0 + 2 * g.cols;
+          T *a0 = mixed.data() + s * g.cols, *a1 = a0 + 2 * g.cols, *a2 = a1 + 2 * g.cols, *a3 = a2 + 2 * g.cols;
+          for (std::int64_t j = 0; j < g.cols; ++j) {
+            a0[j] = d0[j];
+            a1[j] = d0[j] + d1[j];
+            a2[j] = d0[j] - d1[j];
+            a3[j] = -d1[j];
+          }
+        }
+        // Aᵀ across the columns (2 → 4).
+        T* out = p + k * tiles + img * g.per_image() + i * g.cols;
+        for (int r = 0; r < 4; ++r) {
+          const T *e0 = mixed.data() + (2 * r) * g.cols, *e1 = e0 + g.cols;
+          T *p0 = out + (4 * r) * stride, *p1 = p0 + stride, *p2 = p1 + stride, *p3 = p2 + stride;
+          for (std::int64_t j = 0; j < g.cols; ++j) {
+            p0[j] = e0[j];
+            p1[j] = e0[j] + e1[j];
+            p2[j] = e0[j] - e1[j];
+            p3[j] = -e1[j];
+          }
+        }
+      }
+    }
+  }
+}
+
+// y = conv3x3(x, filters whose transform is u [16][K][C]) (+ bias), x [N, C, H, W], y [N, K, H, W].
+template <class T>
+void convolve(const T* x, const std::vector<T>& u, const T* bias, std::int64_t n, std::int64_t c_in,
+              std::int64_t k_out, std::int64_t h, std::int64_t w, T* y) {
+  const TileGrid grid(h, w);
+  parallel_chunks(n, 9 * c_in * k_out * h * w, [&](int, std::int64_t first, std::int64_t last) {
+    const std::int64_t group = grid.images_per_group(last - first);
+    std::vector<T> v(static_cast<std::size_t>(16 * c_in * group * grid.per_image()));
+    std::vector<T> m(static_cast<std::size_t>(16 * k_out * group * grid.per_image()));
+    for (std::int64_t image = first; image < last; image += group) {
+      const std::int64_t images = std::min(group, last - image), tiles = images * grid.per_image();
+      transform_inputs(x, image, images, c_in, grid, v.data());
+      for (int xi = 0; xi < 16; ++xi)
+        as_matrix(m.data() + xi * k_out * tiles, k_out, tiles).noalias() =
+            as_matrix(u.data() + xi * k_out * c_in, k_out, c_in) *
+            as_matrix(v.data() + xi * c_in * tiles, c_in, tiles);
+      transform_outputs(m.data(), image, images, k_out, grid, bias, y);
+    }
+  });
+}
+
+template <class T>
+void forward(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b, Tensor<T>& y) {
+  const Shape& s = x.shape();
+  const std::int64_t k_out = w.shape()[0];
+  convolve(x.data(), transform_filters(w.data(), k_out, s.c(), false), b.data(), s.n(), s.c(), k_out, s.h(), s.w(),
+           y.data());
+}
+
+template <class T>
+void backward_data(const Tensor<T>& dy, const Tensor<T>& w, Tensor<T>& dx) {
+  const Shape& s = dx.shape();
+  const std::int64_t k_out = w.shape()[0];
+  convolve<T>(dy.data(), transform_filters(w.data(), k_out, s.c(), true), nullptr, s.n(), k_out, s.c(), s.h(), s.w(),
+              dx.data());
+}
+
+// dw [K, C, 3, 3] (overwritten). The bias gradient is the im2col path's business (a plain sum of dy).
+template <class T>
+void backward_filter(const Tensor<T>& x, const Tensor<T>& dy, Tensor<T>& dw) {
+  const Shape& s = x.shape();
+  const std::int64_t k_out = dw.shape()[0], c_in = s.c(), n = s.n();
+  const TileGrid grid(s.h(), s.w());
+  const std::int64_t work = 9 * c_in * k_out * s.h() * s.w();
+  // Per-thread partial sums of dU, added in thread order afterwards so that the result does not depend on
+  // scheduling.
+  const int threads = chunk_threads(n, work);
+  std::vector<std::vector<T>> du(static_cast<std::size_t>(threads),
+                                 std::vector<T>(static_cast<std::size_t>(16 * k_out * c_in), T(0)));
+  parallel_chunks(n, work, [&](int thread, std::int64_t first, std::int64_t last) {
+    const std::int64_t group = grid.images_per_group(last - first);
+    std::vector<T> v(static_cast<std::size_t>(16 * c_in * group * grid.per_image()));
+    std::vector<T> p(static_cast<std::size_t>(16 * k_out * group * grid.per_image()));
+    T* acc = du[static_cast<std::size_t>(thread)].data();
+    for (std::int64_t image = first; image < last; image += group) {
+      const std::int64_t images = std::min(group, last - image), tiles = images * grid.per_image();
+      transform_inputs(x.data(), image, images, c_in, grid, v.data());
+      transform_output_gradients(dy.data(), image, images, k_out, grid, p.data());
+      for (int xi = 0; xi < 16; ++xi)
+        as_matrix(acc + xi * k_out * c_in, k_out, c_in).noalias() +=
+            as_matrix(p.data() + xi * k_out * tiles, k_out, tiles) *
+            as_matrix(v.data() + xi * c_in * tiles, c_in, tiles).transpose();
+    }
+  });
+  const std::int64_t pairs = k_out * c_in;
+  for (std::size_t t = 1; t < du.size(); ++t) as_array(du[0].data(), 16 * pairs) += as_array(du[t].data(), 16 * pairs);
+  for (std::int64_t pair = 0; pair < pairs; ++pair) {
+    T tile[16], g[9];
+    for (int xi = 0; xi < 16; ++xi) tile[xi] = du[0][static_cast<std::size_t>(xi * pairs + pair)];
+    filter_gradient_transform(tile, g);
+    std::copy(g, g + 9, dw.data() + pair * 9);
+  }
+}
+
+}  // namespace mien::cpu::winograd
