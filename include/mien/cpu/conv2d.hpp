@@ -16,8 +16,8 @@
 // runs single-threaded inside the parallel region. With fewer images than threads the loop runs serially and
 // Eigen threads the GEMMs instead.
 //
-// 3×3 convolutions with enough channels take the Winograd path instead (cpu/conv2d_winograd.hpp), unless the
-// context asks for im2col (Context::set_cpu_conv).
+// 3×3 convolutions with enough channels take the Winograd path instead, pass by pass where it measured faster
+// (cpu/conv2d_winograd.hpp), unless the context asks for im2col (Context::set_cpu_conv).
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -166,8 +166,8 @@ ConstStridedMatrixMap<T> tile_block(const T* t, const Geometry& g, const Tile& t
   return as_strided_matrix(static_cast<const T*>(scratch), g.k_out, cols, cols);
 }
 
-inline bool use_winograd(const Context& ctx, const Shape& x, const Shape& w) {
-  return ctx.cpu_conv() == CpuConv::automatic && winograd::applies(x, w);
+inline bool use_winograd(const Context& ctx, const Shape& x, const Shape& w, winograd::Pass pass) {
+  return ctx.cpu_conv() == CpuConv::automatic && winograd::applies(x, w, pass);
 }
 
 }  // namespace conv2d_detail
@@ -177,7 +177,7 @@ void conv2d_forward(Context& ctx, const Tensor<T>& x, const Tensor<T>& w, const 
   using namespace conv2d_detail;
   const Geometry g(x.shape(), w.shape());
   if (y.numel() == 0) return;
-  if (use_winograd(ctx, x.shape(), w.shape())) return winograd::forward(x, w, b, y);
+  if (use_winograd(ctx, x.shape(), w.shape(), winograd::Pass::forward)) return winograd::forward(x, w, b, y);
   const auto weights = as_matrix(w.data(), g.k_out, g.patch());
   const auto bias = as_matrix(b.data(), g.k_out, 1).col(0);
   parallel_chunks(g.n, g.k_out * g.patch() * g.hw(), [&](int, std::int64_t first, std::int64_t last) {
@@ -210,7 +210,8 @@ void conv2d_backward_data(Context& ctx, const Tensor<T>& dy, const Tensor<T>& w,
   using namespace conv2d_detail;
   const Geometry g(dx.shape(), w.shape());
   if (dx.numel() == 0) return;
-  if (use_winograd(ctx, dx.shape(), w.shape())) return winograd::backward_data(dy, w, dx);
+  if (use_winograd(ctx, dx.shape(), w.shape(), winograd::Pass::backward_data))
+    return winograd::backward_data(dy, w, dx);
   const auto weights = as_matrix(w.data(), g.k_out, g.patch());
   parallel_chunks(g.n, g.k_out * g.patch() * g.hw(), [&](int, std::int64_t first, std::int64_t last) {
     const Tiling tiling(g, last - first);
@@ -236,7 +237,7 @@ void conv2d_backward_filter(Context& ctx, const Tensor<T>& x, const Tensor<T>& d
   dw.set_zero();
   db.set_zero();
   if (dy.numel() == 0) return;
-  if (use_winograd(ctx, x.shape(), dw.shape())) {
+  if (use_winograd(ctx, x.shape(), dw.shape(), winograd::Pass::backward_filter)) {
     winograd::backward_filter(x, dy, dw);
     auto db_acc = as_matrix(db.data(), g.k_out, 1);
     for (std::int64_t image = 0; image < g.n; ++image)

@@ -12,7 +12,9 @@
 // Tile (i, j) reads input rows 2i - 1 .. 2i + 2 and columns 2j - 1 .. 2j + 2 (the padding is the -1); reads past
 // the border are zeros, and outputs past an odd-sized map's edge are dropped. As in the im2col path, threads split
 // the batch, each with its own scratch, and a thread's images are taken in groups of about target_tiles tiles so
-// that one ξ's operands stay in the core's L2 cache.
+// that one ξ's operands stay in the core's L2 cache. (A first version with scalar per-tile transforms ran 1.2–3.5×
+// slower than im2col everywhere; one vectorized along rows of tiles won on 32×32 and 64×64 maps but lost on
+// 12×12 ones, where a row has 6 tiles; the channels-last transforms below win where `applies` says.)
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -23,38 +25,23 @@
 
 namespace mien::cpu::winograd {
 
-// Where it pays (measured on the development CPU, docs/benchmarks.md): 3×3 filters with at least 8 channels in
-// and out (the first convolution of each stream has one input channel) on maps of at least 32×32 pixels. On the
-// 12×12 and 24×24 maps of a 48×48 input, its 16 GEMMs with an inner dimension of C ran slower than im2col's one
-// GEMM over 9·C, and rows of 6 or 12 tiles leave the transforms' vector loops mostly empty.
-constexpr std::int64_t min_channels = 8;
-constexpr std::int64_t min_pixels = 32 * 32;
+// The passes of a convolution, for choosing per pass where Winograd pays.
+enum class Pass { forward, backward_data, backward_filter };
+
+// Where it measured faster than im2col on the development CPU with 2 threads (docs/benchmarks.md): 3×3 filters
+// with at least 64 channels in and out (the 128-channel residual convolutions: forward 1.4–1.9×, backward data
+// 1.4×), and for the filter gradient only on maps of 32×32 or more (on 12×12 maps it ran at 0.7× there). With 32
+// input channels (the second stream convolution) the channel vectors are too short for the transforms to pay.
+constexpr std::int64_t min_channels = 64;
+constexpr std::int64_t min_filter_gradient_pixels = 32 * 32;
 constexpr std::int64_t target_tiles = 512;
 
-inline bool applies(const Shape& x, const Shape& w) {
-  return w[2] == 3 && w[3] == 3 && x.c() >= min_channels && w[0] >= min_channels && x.h() * x.w() >= min_pixels;
+inline bool applies(const Shape& x, const Shape& w, Pass pass) {
+  if (w[2] != 3 || w[3] != 3 || x.c() < min_channels || w[0] < min_channels) return false;
+  return pass != Pass::backward_filter || x.h() * x.w() >= min_filter_gradient_pixels;
 }
 
-// ---- the tile transforms -------------------------------------------------------------------------------------
-
-// V = Bᵀ d B for a 4×4 input tile d (row-major).
-template <class T>
-void input_transform(const T (&d)[16], T (&v)[16]) {
-  T t[16];
-  for (int c = 0; c < 4; ++c) {
-    t[c] = d[c] - d[8 + c];
-    t[4 + c] = d[4 + c] + d[8 + c];
-    t[8 + c] = d[8 + c] - d[4 + c];
-    t[12 + c] = d[4 + c] - d[12 + c];
-  }
-  for (int r = 0; r < 4; ++r) {
-    const T* row = t + 4 * r;
-    v[4 * r] = row[0] - row[2];
-    v[4 * r + 1] = row[1] + row[2];
-    v[4 * r + 2] = row[2] - row[1];
-    v[4 * r + 3] = row[1] - row[3];
-  }
-}
+// ---- the filter transforms (once per call, scalar) -------------------------------------------------------------
 
 // U = G g Gᵀ for a 3×3 filter g (row-major).
 template <class T>
@@ -72,37 +59,6 @@ void filter_transform(const T (&g)[9], T (&u)[16]) {
     u[4 * r + 1] = T(0.5) * (row[0] + row[1] + row[2]);
     u[4 * r + 2] = T(0.5) * (row[0] - row[1] + row[2]);
     u[4 * r + 3] = row[2];
-  }
-}
-
-// Y = Aᵀ m A: the 2×2 outputs of a transformed tile m.
-template <class T>
-void output_transform(const T (&m)[16], T (&y)[4]) {
-  T t[8];  // Aᵀ m, 2×4
-  for (int c = 0; c < 4; ++c) {
-    t[c] = m[c] + m[4 + c] + m[8 + c];
-    t[4 + c] = m[4 + c] - m[8 + c] - m[12 + c];
-  }
-  for (int r = 0; r < 2; ++r) {
-    const T* row = t + 4 * r;
-    y[2 * r] = row[0] + row[1] + row[2];
-    y[2 * r + 1] = row[1] - row[2] - row[3];
-  }
-}
-
-// P = A dy Aᵀ: the adjoint of output_transform, for a 2×2 block of output gradients.
-template <class T>
-void output_gradient_transform(const T (&dy)[4], T (&p)[16]) {
-  const T t[8] = {dy[0],         dy[1],          // A dy, 4×2
-                  dy[0] + dy[2], dy[1] + dy[3],
-                  dy[0] - dy[2], dy[1] - dy[3],
-                  -dy[2],        -dy[3]};
-  for (int r = 0; r < 4; ++r) {
-    const T a = t[2 * r], b = t[2 * r + 1];
-    p[4 * r] = a;
-    p[4 * r + 1] = a + b;
-    p[4 * r + 2] = a - b;
-    p[4 * r + 3] = -b;
   }
 }
 
@@ -126,6 +82,9 @@ void filter_gradient_transform(const T (&du)[16], T (&dg)[9]) {
 }
 
 // ---- the passes ----------------------------------------------------------------------------------------------
+// The tile transforms run channels-last: each image is first transposed to [H·W, C], so that one pixel's channels
+// are contiguous and every step of a transform is one vector operation over all channels. V, M and P are laid out
+// [16][tiles][channels], which makes each of the 16 GEMMs a plain row-major product.
 
 // The tiles of one thread's images [first, last), in groups of whole images.
 struct TileGrid {
@@ -138,11 +97,16 @@ struct TileGrid {
   }
 };
 
-// Filters w [K, C, 3, 3] → U [16][K][C]; with `adjoint`, the filters of the backward-data pass instead:
-// U[ξ][c][k] from w[k, c] turned 180°.
+template <class T>
+using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using ConstVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+// Filters w [K, C, 3, 3] → U [16][C][K]; with `adjoint`, the filters of the backward-data pass instead:
+// U[ξ][k][c] from w[k, c] turned 180° (the roles of K and C swap).
 template <class T>
 std::vector<T> transform_filters(const T* w, std::int64_t k_out, std::int64_t c_in, bool adjoint) {
-  const std::int64_t rows = adjoint ? c_in : k_out, cols = adjoint ? k_out : c_in;
+  const std::int64_t rows = adjoint ? k_out : c_in, cols = adjoint ? c_in : k_out;
   std::vector<T> u(static_cast<std::size_t>(16 * rows * cols));
   for (std::int64_t k = 0; k < k_out; ++k) {
     for (std::int64_t c = 0; c < c_in; ++c) {
@@ -150,152 +114,129 @@ std::vector<T> transform_filters(const T* w, std::int64_t k_out, std::int64_t c_
       T g[9], out[16];
       for (int e = 0; e < 9; ++e) g[e] = adjoint ? src[8 - e] : src[e];
       filter_transform(g, out);
-      const std::int64_t at = adjoint ? c * k_out + k : k * c_in + c;
+      const std::int64_t at = adjoint ? k * c_in + c : c * k_out + k;
       for (int xi = 0; xi < 16; ++xi) u[static_cast<std::size_t>(xi * rows * cols + at)] = out[xi];
     }
   }
   return u;
 }
 
-// The transforms below run on whole rows of tiles at once: tile j of a row reads padded columns 2j .. 2j + 3, so
-// every step is a loop over j that the compiler vectorizes, and each of the 16 transformed values of a row of
-// tiles is one contiguous run of V, M or P.
+// One image of an NCHW tensor as [H·W, C] in `hwc`.
+template <class T>
+void to_channels_last(const T* image, std::int64_t channels, std::int64_t pixels, std::vector<T>& hwc) {
+  hwc.resize(static_cast<std::size_t>(pixels * channels));
+  as_matrix(hwc.data(), pixels, channels) = as_matrix(image, channels, pixels).transpose();
+}
 
-// V [16][C][tiles] for `images` images of x [*, C, H, W] starting at `image`.
+// V [16][tiles][C] for `images` images of x [*, C, H, W] starting at `image`: V = Bᵀ d B per tile and channel.
 template <class T>
 void transform_inputs(const T* x, std::int64_t image, std::int64_t images, std::int64_t c_in, const TileGrid& g,
-                      T* v) {
-  const std::int64_t tiles = images * g.per_image(), stride = c_in * tiles, width = 2 * g.cols + 2;
-  std::vector<T> rows(static_cast<std::size_t>(4 * width)), mixed(static_cast<std::size_t>(4 * width));
+                      std::vector<T>& hwc, const std::vector<T>& zeros, T* v) {
+  const std::int64_t tiles = images * g.per_image(), stride = tiles * c_in;
   for (std::int64_t img = 0; img < images; ++img) {
-    for (std::int64_t c = 0; c < c_in; ++c) {
-      const T* plane = x + ((image + img) * c_in + c) * g.h * g.w;
-      for (std::int64_t i = 0; i < g.rows; ++i) {
-        // The tile row's four input rows, zero-padded: rows[r][1 + col] = x[2i - 1 + r][col].
-        std::fill(rows.begin(), rows.end(), T(0));
+    to_channels_last(x + (image + img) * c_in * g.h * g.w, c_in, g.h * g.w, hwc);
+    for (std::int64_t i = 0; i < g.rows; ++i) {
+      for (std::int64_t j = 0; j < g.cols; ++j) {
+        // d[r][s]: the channels of input pixel (2i - 1 + r, 2j - 1 + s), zeros outside the map.
+        const T* d[4][4];
         for (int r = 0; r < 4; ++r) {
-          const std::int64_t src = 2 * i - 1 + r;
-          if (src >= 0 && src < g.h) std::copy(plane + src * g.w, plane + (src + 1) * g.w, rows.data() + r * width + 1);
-        }
-        // Bᵀ down the rows, then B across the columns of each tile.
-        const T *r0 = rows.data(), *r1 = r0 + width, *r2 = r1 + width, *r3 = r2 + width;
-        T *t0 = mixed.data(), *t1 = t0 + width, *t2 = t1 + width, *t3 = t2 + width;
-        for (std::int64_t e = 0; e < width; ++e) {
-          t0[e] = r0[e] - r2[e];
-          t1[e] = r1[e] + r2[e];
-          t2[e] = r2[e] - r1[e];
-          t3[e] = r1[e] - r3[e];
-        }
-        T* out = v + c * tiles + img * g.per_image() + i * g.cols;
-        for (int r = 0; r < 4; ++r) {
-          const T* t = mixed.data() + r * width;
-          T *v0 = out + (4 * r) * stride, *v1 = v0 + stride, *v2 = v1 + stride, *v3 = v2 + stride;
-          for (std::int64_t j = 0; j < g.cols; ++j) {
-            v0[j] = t[2 * j] - t[2 * j + 2];
-            v1[j] = t[2 * j + 1] + t[2 * j + 2];
-            v2[j] = t[2 * j + 2] - t[2 * j + 1];
-            v3[j] = t[2 * j + 1] - t[2 * j + 3];
+          const std::int64_t row = 2 * i - 1 + r;
+          for (int s = 0; s < 4; ++s) {
+            const std::int64_t col = 2 * j - 1 + s;
+            const bool inside = row >= 0 && row < g.h && col >= 0 && col < g.w;
+            d[r][s] = inside ? hwc.data() + (row * g.w + col) * c_in : zeros.data();
           }
+        }
+        T* out = v + (img * g.per_image() + i * g.cols + j) * c_in;
+        for (int s = 0; s < 4; ++s) {
+          // Bᵀ down column s, then B across each resulting row.
+          const ConstVec<T> d0(d[0][s], c_in), d1(d[1][s], c_in), d2(d[2][s], c_in), d3(d[3][s], c_in);
+          Vec<T>(out + (0 + s) * stride, c_in) = d0 - d2;
+          Vec<T>(out + (4 + s) * stride, c_in) = d1 + d2;
+          Vec<T>(out + (8 + s) * stride, c_in) = d2 - d1;
+          Vec<T>(out + (12 + s) * stride, c_in) = d1 - d3;
+        }
+        for (int r = 0; r < 4; ++r) {
+          Vec<T> t0(out + (4 * r) * stride, c_in), t1(out + (4 * r + 1) * stride, c_in),
+              t2(out + (4 * r + 2) * stride, c_in), t3(out + (4 * r + 3) * stride, c_in);
+          const auto a = (t0 - t2).eval(), b = (t1 + t2).eval(), c = (t2 - t1).eval();
+          t3 = t1 - t3;
+          t0 = a;
+          t1 = b;
+          t2 = c;
         }
       }
     }
   }
 }
 
-// y [*, K, H, W] (+ bias when given) for `images` images starting at `image`, from M [16][K][tiles].
+// y [*, K, H, W] (+ bias when given) for `images` images starting at `image`, from M [16][tiles][K]: Aᵀ M A.
 template <class T>
 void transform_outputs(const T* m, std::int64_t image, std::int64_t images, std::int64_t k_out, const TileGrid& g,
-                       const T* bias, T* y) {
-  const std::int64_t tiles = images * g.per_image(), stride = k_out * tiles;
-  std::vector<T> cols(static_cast<std::size_t>(8 * g.cols)), out(static_cast<std::size_t>(4 * g.cols));
+                       const T* bias, std::vector<T>& hwc, T* y) {
+  const std::int64_t tiles = images * g.per_image(), stride = tiles * k_out;
+  hwc.resize(static_cast<std::size_t>(g.h * g.w * k_out));
+  Eigen::Array<T, Eigen::Dynamic, 1> col[4][2];  // A across each row of the tile: col[r][s]
   for (std::int64_t img = 0; img < images; ++img) {
-    for (std::int64_t k = 0; k < k_out; ++k) {
-      T* plane = y + ((image + img) * k_out + k) * g.h * g.w;
-      const T b = bias != nullptr ? bias[k] : T(0);
-      for (std::int64_t i = 0; i < g.rows; ++i) {
-        const T* in = m + k * tiles + img * g.per_image() + i * g.cols;
-        // A across each tile's columns (4 → 2), row by row: cols[2r + s][j].
+    for (std::int64_t i = 0; i < g.rows; ++i) {
+      for (std::int64_t j = 0; j < g.cols; ++j) {
+        const T* in = m + (img * g.per_image() + i * g.cols + j) * k_out;
         for (int r = 0; r < 4; ++r) {
-          const T *m0 = in + (4 * r) * stride, *m1 = m0 + stride, *m2 = m1 + stride, *m3 = m2 + stride;
-          T *c0 = cols.data() + (2 * r) * g.cols, *c1 = c0 + g.cols;
-          for (std::int64_t j = 0; j < g.cols; ++j) {
-            c0[j] = m0[j] + m1[j] + m2[j];
-            c1[j] = m1[j] - m2[j] - m3[j];
-          }
+          const ConstVec<T> m0(in + (4 * r) * stride, k_out), m1(in + (4 * r + 1) * stride, k_out),
+              m2(in + (4 * r + 2) * stride, k_out), m3(in + (4 * r + 3) * stride, k_out);
+          col[r][0] = m0 + m1 + m2;
+          col[r][1] = m1 - m2 - m3;
         }
-        // Aᵀ down the rows (4 → 2): out[2r + s][j] is y[2i + r][2j + s].
-        for (int s = 0; s < 2; ++s) {
-          const T *a0 = cols.data() + s * g.cols, *a1 = a0 + 2 * g.cols, *a2 = a1 + 2 * g.cols, *a3 = a2 + 2 * g.cols;
-          T *y0 = out.data() + s * g.cols, *y1 = y0 + 2 * g.cols;
-          for (std::int64_t j = 0; j < g.cols; ++j) {
-            y0[j] = a0[j] + a1[j] + a2[j] + b;
-            y1[j] = a1[j] - a2[j] - a3[j] + b;
-          }
-        }
-        for (int r = 0; r < 2 && 2 * i + r < g.h; ++r) {
-          T* dst = plane + (2 * i + r) * g.w;
-          const T *even = out.data() + (2 * r) * g.cols, *odd = even + g.cols;
-          for (std::int64_t j = 0; j < g.w / 2; ++j) {
-            dst[2 * j] = even[j];
-            dst[2 * j + 1] = odd[j];
-          }
-          if (g.w % 2) dst[g.w - 1] = even[g.cols - 1];
+        for (int s = 0; s < 2 && 2 * j + s < g.w; ++s) {
+          Vec<T>(hwc.data() + ((2 * i) * g.w + 2 * j + s) * k_out, k_out) = col[0][s] + col[1][s] + col[2][s];
+          if (2 * i + 1 < g.h)
+            Vec<T>(hwc.data() + ((2 * i + 1) * g.w + 2 * j + s) * k_out, k_out) = col[1][s] - col[2][s] - col[3][s];
         }
       }
     }
+    auto out = as_matrix(y + (image + img) * k_out * g.h * g.w, k_out, g.h * g.w);
+    out = as_matrix(static_cast<const T*>(hwc.data()), g.h * g.w, k_out).transpose();
+    if (bias != nullptr) out.colwise() += as_matrix(bias, k_out, 1).col(0);
   }
 }
 
-// P [16][K][tiles] from dy [*, K, H, W] for `images` images starting at `image`.
+// P [16][tiles][K] from dy [*, K, H, W] for `images` images starting at `image`: P = A dy Aᵀ per 2×2 block.
 template <class T>
 void transform_output_gradients(const T* dy, std::int64_t image, std::int64_t images, std::int64_t k_out,
-                                const TileGrid& g, T* p) {
-  const std::int64_t tiles = images * g.per_image(), stride = k_out * tiles;
-  // blocks[2r + s][j] = dy[2i + r][2j + s] (zero past the edge).
-  std::vector<T> blocks(static_cast<std::size_t>(4 * g.cols)), mixed(static_cast<std::size_t>(8 * g.cols));
+                                const TileGrid& g, std::vector<T>& hwc, const std::vector<T>& zeros, T* p) {
+  const std::int64_t tiles = images * g.per_image(), stride = tiles * k_out;
   for (std::int64_t img = 0; img < images; ++img) {
-    for (std::int64_t k = 0; k < k_out; ++k) {
-      const T* plane = dy + ((image + img) * k_out + k) * g.h * g.w;
-      for (std::int64_t i = 0; i < g.rows; ++i) {
-        std::fill(blocks.begin(), blocks.end(), T(0));
-        for (int r = 0; r < 2 && 2 * i + r < g.h; ++r) {
-          const T* src = plane + (2 * i + r) * g.w;
-          T *even = blocks.data() + (2 * r) * g.cols, *odd = even + g.cols;
-          for (std::int64_t j = 0; j < g.w / 2; ++j) {
-            even[j] = src[2 * j];
-            odd[j] = src[2 * j + 1];
-          }
-          if (g.w % 2) even[g.cols - 1] = src[g.w - 1];
-        }
-        // A down the rows (2 → 4): mixed[2r + s][j].
+    to_channels_last(dy + (image + img) * k_out * g.h * g.w, k_out, g.h * g.w, hwc);
+    for (std::int64_t i = 0; i < g.rows; ++i) {
+      for (std::int64_t j = 0; j < g.cols; ++j) {
+        const T* d[2][2];
+        for (int r = 0; r < 2; ++r)
+          for (int s = 0; s < 2; ++s)
+            d[r][s] = 2 * i + r < g.h && 2 * j + s < g.w ? hwc.data() + ((2 * i + r) * g.w + 2 * j + s) * k_out
+                                                         : zeros.data();
+        T* out = p + (img * g.per_image() + i * g.cols + j) * k_out;
         for (int s = 0; s < 2; ++s) {
-          const T *d0 = blocks.data() + s * g.cols, *d1 = d0 + 2 * g.cols;
-          T *a0 = mixed.data() + s * g.cols, *a1 = a0 + 2 * g.cols, *a2 = a1 + 2 * g.cols, *a3 = a2 + 2 * g.cols;
-          for (std::int64_t j = 0; j < g.cols; ++j) {
-            a0[j] = d0[j];
-            a1[j] = d0[j] + d1[j];
-            a2[j] = d0[j] - d1[j];
-            a3[j] = -d1[j];
-          }
+          // A down column s (2 → 4 rows), into columns s of the first two... written to P's columns 0 and 1,
+          // then Aᵀ across each row (2 → 4 columns), in place from the right so that nothing is overwritten early.
+          const ConstVec<T> d0(d[0][s], k_out), d1(d[1][s], k_out);
+          Vec<T>(out + (0 + s) * stride, k_out) = d0;
+          Vec<T>(out + (4 + s) * stride, k_out) = d0 + d1;
+          Vec<T>(out + (8 + s) * stride, k_out) = d0 - d1;
+          Vec<T>(out + (12 + s) * stride, k_out) = -d1;
         }
-        // Aᵀ across the columns (2 → 4).
-        T* out = p + k * tiles + img * g.per_image() + i * g.cols;
         for (int r = 0; r < 4; ++r) {
-          const T *e0 = mixed.data() + (2 * r) * g.cols, *e1 = e0 + g.cols;
-          T *p0 = out + (4 * r) * stride, *p1 = p0 + stride, *p2 = p1 + stride, *p3 = p2 + stride;
-          for (std::int64_t j = 0; j < g.cols; ++j) {
-            p0[j] = e0[j];
-            p1[j] = e0[j] + e1[j];
-            p2[j] = e0[j] - e1[j];
-            p3[j] = -e1[j];
-          }
+          Vec<T> e0(out + (4 * r) * stride, k_out), e1(out + (4 * r + 1) * stride, k_out),
+              p2(out + (4 * r + 2) * stride, k_out), p3(out + (4 * r + 3) * stride, k_out);
+          p3 = -e1;
+          p2 = e0 - e1;
+          e1 = e0 + e1;  // p1; p0 = e0 stays
         }
       }
     }
   }
 }
 
-// y = conv3x3(x, filters whose transform is u [16][K][C]) (+ bias), x [N, C, H, W], y [N, K, H, W].
+// y = conv3x3(x, filters whose transform is u [16][C][K]) (+ bias), x [N, C, H, W], y [N, K, H, W].
 template <class T>
 void convolve(const T* x, const std::vector<T>& u, const T* bias, std::int64_t n, std::int64_t c_in,
               std::int64_t k_out, std::int64_t h, std::int64_t w, T* y) {
@@ -304,14 +245,14 @@ void convolve(const T* x, const std::vector<T>& u, const T* bias, std::int64_t n
     const std::int64_t group = grid.images_per_group(last - first);
     std::vector<T> v(static_cast<std::size_t>(16 * c_in * group * grid.per_image()));
     std::vector<T> m(static_cast<std::size_t>(16 * k_out * group * grid.per_image()));
+    std::vector<T> hwc, zeros(static_cast<std::size_t>(c_in), T(0));
     for (std::int64_t image = first; image < last; image += group) {
       const std::int64_t images = std::min(group, last - image), tiles = images * grid.per_image();
-      transform_inputs(x, image, images, c_in, grid, v.data());
+      transform_inputs(x, image, images, c_in, grid, hwc, zeros, v.data());
       for (int xi = 0; xi < 16; ++xi)
-        as_matrix(m.data() + xi * k_out * tiles, k_out, tiles).noalias() =
-            as_matrix(u.data() + xi * k_out * c_in, k_out, c_in) *
-            as_matrix(v.data() + xi * c_in * tiles, c_in, tiles);
-      transform_outputs(m.data(), image, images, k_out, grid, bias, y);
+        as_matrix(m.data() + xi * tiles * k_out, tiles, k_out).noalias() =
+            as_matrix(v.data() + xi * tiles * c_in, tiles, c_in) * as_matrix(u.data() + xi * c_in * k_out, c_in, k_out);
+      transform_outputs(m.data(), image, images, k_out, grid, bias, hwc, y);
     }
   });
 }
@@ -332,40 +273,41 @@ void backward_data(const Tensor<T>& dy, const Tensor<T>& w, Tensor<T>& dx) {
               dx.data());
 }
 
-// dw [K, C, 3, 3] (overwritten). The bias gradient is the im2col path's business (a plain sum of dy).
+// dw [K, C, 3, 3] (overwritten). The bias gradient is the caller's (a plain sum of dy).
 template <class T>
 void backward_filter(const Tensor<T>& x, const Tensor<T>& dy, Tensor<T>& dw) {
   const Shape& s = x.shape();
-  const std::int64_t k_out = dw.shape()[0], c_in = s.c(), n = s.n();
+  const std::int64_t k_out = dw.shape()[0], c_in = s.c(), n = s.n(), pairs = k_out * c_in;
   const TileGrid grid(s.h(), s.w());
-  const std::int64_t work = 9 * c_in * k_out * s.h() * s.w();
-  // Per-thread partial sums of dU, added in thread order afterwards so that the result does not depend on
-  // scheduling.
+  const std::int64_t work = 9 * pairs * s.h() * s.w();
+  // Per-thread partial sums of dU [16][C][K], added in thread order afterwards so that the result does not depend
+  // on scheduling.
   const int threads = chunk_threads(n, work);
-  std::vector<std::vector<T>> du(static_cast<std::size_t>(threads),
-                                 std::vector<T>(static_cast<std::size_t>(16 * k_out * c_in), T(0)));
+  std::vector<std::vector<T>> du(static_cast<std::size_t>(threads), std::vector<T>(static_cast<std::size_t>(16 * pairs), T(0)));
   parallel_chunks(n, work, [&](int thread, std::int64_t first, std::int64_t last) {
     const std::int64_t group = grid.images_per_group(last - first);
     std::vector<T> v(static_cast<std::size_t>(16 * c_in * group * grid.per_image()));
     std::vector<T> p(static_cast<std::size_t>(16 * k_out * group * grid.per_image()));
+    std::vector<T> hwc, zeros(static_cast<std::size_t>(std::max(c_in, k_out)), T(0));
     T* acc = du[static_cast<std::size_t>(thread)].data();
     for (std::int64_t image = first; image < last; image += group) {
       const std::int64_t images = std::min(group, last - image), tiles = images * grid.per_image();
-      transform_inputs(x.data(), image, images, c_in, grid, v.data());
-      transform_output_gradients(dy.data(), image, images, k_out, grid, p.data());
+      transform_inputs(x.data(), image, images, c_in, grid, hwc, zeros, v.data());
+      transform_output_gradients(dy.data(), image, images, k_out, grid, hwc, zeros, p.data());
       for (int xi = 0; xi < 16; ++xi)
-        as_matrix(acc + xi * k_out * c_in, k_out, c_in).noalias() +=
-            as_matrix(p.data() + xi * k_out * tiles, k_out, tiles) *
-            as_matrix(v.data() + xi * c_in * tiles, c_in, tiles).transpose();
+        as_matrix(acc + xi * pairs, c_in, k_out).noalias() +=
+            as_matrix(v.data() + xi * tiles * c_in, tiles, c_in).transpose() *
+            as_matrix(p.data() + xi * tiles * k_out, tiles, k_out);
     }
   });
-  const std::int64_t pairs = k_out * c_in;
   for (std::size_t t = 1; t < du.size(); ++t) as_array(du[0].data(), 16 * pairs) += as_array(du[t].data(), 16 * pairs);
-  for (std::int64_t pair = 0; pair < pairs; ++pair) {
-    T tile[16], g[9];
-    for (int xi = 0; xi < 16; ++xi) tile[xi] = du[0][static_cast<std::size_t>(xi * pairs + pair)];
-    filter_gradient_transform(tile, g);
-    std::copy(g, g + 9, dw.data() + pair * 9);
+  for (std::int64_t k = 0; k < k_out; ++k) {
+    for (std::int64_t c = 0; c < c_in; ++c) {
+      T tile[16], g[9];
+      for (int xi = 0; xi < 16; ++xi) tile[xi] = du[0][static_cast<std::size_t>(xi * pairs + c * k_out + k)];
+      filter_gradient_transform(tile, g);
+      std::copy(g, g + 9, dw.data() + (k * c_in + c) * 9);
+    }
   }
 }
 
