@@ -3,10 +3,10 @@
 // Algorithms for Convolutional Neural Networks", CVPR 2016): a 2×2 block of outputs comes from a 4×4 block of
 // inputs with 16 multiplications per channel pair instead of 36. For a group of tiles each pass is 16 independent
 // GEMMs, one per position ξ of the transformed 4×4 tile:
-//   forward          M[ξ] [K, T] = U[ξ] [K, C] · V[ξ] [C, T]     U = G g Gᵀ (filters), V = Bᵀ d B (input tiles)
+//   forward          M[ξ] [T, K] = V[ξ] [T, C] · U[ξ] [C, K]     U = G g Gᵀ (filters), V = Bᵀ d B (input tiles)
 //                    y tile      = Aᵀ M A
 //   backward data    the forward run on dy, with the filters turned 180° and K and C swapped
-//   backward filter  dU[ξ] [K, C] += P[ξ] [K, T] · V[ξ]ᵀ        P = A dy Aᵀ (output-gradient tiles)
+//   backward filter  dU[ξ] [C, K] += V[ξ]ᵀ [C, T] · P[ξ] [T, K]  P = A dy Aᵀ (output-gradient tiles)
 //                    dW          = Gᵀ dU G
 //   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 -1 -1]
 // Tile (i, j) reads input rows 2i - 1 .. 2i + 2 and columns 2j - 1 .. 2j + 2 (the padding is the -1); reads past
@@ -216,8 +216,8 @@ void transform_output_gradients(const T* dy, std::int64_t image, std::int64_t im
                                                          : zeros.data();
         T* out = p + (img * g.per_image() + i * g.cols + j) * k_out;
         for (int s = 0; s < 2; ++s) {
-          // A down column s (2 → 4 rows), into columns s of the first two... written to P's columns 0 and 1,
-          // then Aᵀ across each row (2 → 4 columns), in place from the right so that nothing is overwritten early.
+          // A down column s (2 rows → 4), into column s of P's four rows; then Aᵀ across each row (columns 0, 1 →
+          // 0..3) in place, writing columns 3 and 2 before column 1 is overwritten.
           const ConstVec<T> d0(d[0][s], k_out), d1(d[1][s], k_out);
           Vec<T>(out + (0 + s) * stride, k_out) = d0;
           Vec<T>(out + (4 + s) * stride, k_out) = d0 + d1;
