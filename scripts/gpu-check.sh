@@ -201,12 +201,13 @@ check_steps() {
   # ---- 7. PyTorch on the same network (issue 5): eager (cuDNN, PyTorch's default TF32 convolutions) and torch.compile
   python=${PYTHON:-python3}
   if [ -z "$gpu_name" ]; then
-    steps+=("PyTorch eager / torch.compile|skipped|0|frameworks.log|no GPU visible")
+    steps+=("PyTorch eager / torch.compile|skipped|0|bench.md|no GPU visible")
   elif "$python" -c "import numpy, torch; assert torch.cuda.is_available()" >/dev/null 2>&1; then
-    run_step "PyTorch eager / torch.compile" frameworks.log 150 \
+    # Appended to bench.md: the device tool brings back at most 8 files.
+    run_step "PyTorch eager / torch.compile" bench.md 150 \
       bash -c "cd benchmarks/reference && exec \"$python\" bench_frameworks.py --device cuda --reps 20 --warmup 5"
   else
-    steps+=("PyTorch eager / torch.compile|skipped|0|frameworks.log|no CUDA build of PyTorch (with numpy) for $python")
+    steps+=("PyTorch eager / torch.compile|skipped|0|bench.md|no CUDA build of PyTorch (with numpy) for $python")
   fi
 
   # ---- 8. short training run -----------------------------------------------------------------------------------------
@@ -238,9 +239,10 @@ check_steps() {
 # folder or CSV in MIEN_GPU_CHECK_DATA, else .gpu-data/fer2013.tar.gz (copy ../shared/data/fer2013.tar.gz there on
 # the CPU machine and carry .gpu-data; it is git-ignored). TRAIN_SIZE (48), TRAIN_EPOCHS (80) and TRAIN_FLAGS (more
 # train_fer flags) shape the run; at the time budget's end train_fer is stopped with SIGTERM, which saves a
-# checkpoint, and the best checkpoint is evaluated on the test folder. Brought back under $OUT: train.log,
-# eval.log, fer-run.tar.gz (the run folder without checkpoints) and best.ckpt in 15 MB parts (the device tool
-# returns files of up to 16 MiB): `cat best.ckpt.part-* > best.ckpt`.
+# checkpoint, and the best checkpoint is evaluated on the test folder. Brought back under $OUT (at most 8 files of
+# 16 MiB each come back): train.log (training, then the evaluation), fer-run.tar.gz (the run folder without
+# checkpoints) and, when it fits in two files, best.ckpt in 15 MB parts (`cat best.ckpt.part-* > best.ckpt`; a
+# 48×48 checkpoint is 23 MB, a 128×128 one too large).
 train_steps() {
   local data=${MIEN_GPU_CHECK_DATA:-} run="$build/fer-run"
   if [ -z "$data" ] && [ -f .gpu-data/fer2013.tar.gz ]; then
@@ -263,9 +265,13 @@ train_steps() {
     --data "$data" --out "$run" --device cuda --input-size "${TRAIN_SIZE:-48}" --epochs "${TRAIN_EPOCHS:-80}" \
     --no-progress ${TRAIN_FLAGS:-}
   if [ -f "$run/best.ckpt" ]; then
-    run_step "evaluation of best.ckpt (test folder)" eval.log 50 "$build/examples/evaluate" \
+    run_step "evaluation of best.ckpt (test folder)" train.log 50 "$build/examples/evaluate" \
       --checkpoint "$run/best.ckpt" --data "$data" --device cuda --out "$run/eval"
-    split -b 15000000 -d "$run/best.ckpt" "$out/best.ckpt.part-"
+    if [ "$(stat -c %s "$run/best.ckpt")" -le 30000000 ]; then
+      split -b 15000000 -d "$run/best.ckpt" "$out/best.ckpt.part-"
+    else
+      note "best.ckpt ($(stat -c %s "$run/best.ckpt") bytes) is too large to bring back; fer-run.tar.gz has its metrics"
+    fi
   fi
   tar czf "$out/fer-run.tar.gz" --exclude='*.ckpt' -C "$build" fer-run
 }
@@ -331,13 +337,13 @@ total=$(($(date +%s) - start))
     # The convolution tables.
     awk '/^### Convolutions/ { on = 1 } /^### Memory-bound/ { on = 0 } on' "$out/bench.md"
   fi
-  if [ -f "$out/bench.md" ] || [ -f "$out/frameworks.log" ]; then
+  if [ -f "$out/bench.md" ]; then
     echo "## Whole network: mien beside PyTorch (images/s; ratios above 1: mien faster)"
     echo
     awk '/^### Whole network/ { on = 1 } /^mien-cuda/ { on = 0 } on' "$out/bench.md" 2>/dev/null
-    grep -h "^PyTorch" "$out/frameworks.log" 2>/dev/null
+    grep -h "^PyTorch" "$out/bench.md"
     echo
-    cat "$out/bench.md" "$out/frameworks.log" 2>/dev/null | "$python" -c '
+    "$python" -c '
 import re, sys
 runs = {}
 for line in sys.stdin:
@@ -354,7 +360,7 @@ if runs:
         cells = [f"{r[n]:.0f}" if n in r else "-" for n in mien + refs]
         cells += [f"{r[a] / r[b]:.2f}" if a in r and b in r else "-" for a in mien for b in refs]
         print(f"| {what} {size} | " + " | ".join(cells) + " |")
-' 2>/dev/null
+' <"$out/bench.md" 2>/dev/null
     echo
   fi
   if [ -f "$out/train.log" ]; then
@@ -364,11 +370,11 @@ if runs:
     grep -iE "epoch|img/s|error|loss" "$out/train.log" | tail -8
     echo '```'
   fi
-  if [ -f "$out/eval.log" ]; then
+  if [ "$mode" = train ] && [ -f "$out/train.log" ]; then
     echo "## Evaluation of the best checkpoint"
     echo
     echo '```'
-    grep -E "^accuracy|^macro|^weighted|rror" "$out/eval.log"
+    grep -E "^accuracy|^macro|^weighted" "$out/train.log" | tail -3
     echo '```'
   fi
 } >"$out/summary.md"
