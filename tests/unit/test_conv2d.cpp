@@ -119,15 +119,15 @@ TEST_CASE("conv2d forward and both backwards match the direct definition", "[con
   Context ctx;
   // Shapes that take every path: large maps cut into bands of rows (28x28 in two, 40x33 in three uneven ones),
   // small maps grouped several images per GEMM with a short last group (7x6), a 1x1 kernel, a kernel wider
-  // than the map, batches split over threads, and the Winograd path (3x3, 64+ channels; its filter gradient on
-  // maps of 32x32 or more) on odd extents, with tiles hanging over the right and bottom edges.
+  // than the map, batches split over threads, and both Winograd layouts (channels-last on a small map with 64+
+  // channels, rows on maps of 32x32 or more) on odd extents, with tiles hanging over the right and bottom edges.
   struct Case {
     std::int64_t n, c, h, w, k_out;
     int k;
   };
   const std::vector<Case> cases{{3, 2, 28, 28, 3, 3}, {2, 2, 40, 33, 3, 5}, {5, 3, 7, 6, 4, 5}, {9, 2, 7, 6, 3, 3},
                                 {2, 3, 5, 4, 2, 1},   {2, 2, 3, 2, 3, 7},   {40, 4, 6, 6, 8, 3},
-                                {3, 64, 5, 7, 65, 3}, {1, 64, 33, 32, 64, 3}};
+                                {3, 64, 5, 7, 65, 3}, {1, 64, 33, 32, 64, 3}, {2, 8, 33, 35, 9, 3}};
   for (const Case& cs : cases) {
     CAPTURE(cs.n, cs.c, cs.h, cs.w, cs.k_out, cs.k);
     const Tensor<double> x = random_tensor(Shape{cs.n, cs.c, cs.h, cs.w}, 11);
@@ -177,33 +177,20 @@ TEST_CASE("conv2d's Winograd path agrees with im2col in float, and is taken only
   const Shape residual_128{32, 128, 32, 32}, residual_48{32, 128, 12, 12}, filters{128, 128, 3, 3};
   for (Pass pass : {Pass::forward, Pass::backward_data, Pass::backward_filter}) {
     CHECK(applies(residual_128, filters, pass));                                     // residual convs, 128x128
-    CHECK_FALSE(applies(Shape{32, 32, 64, 64}, Shape{64, 32, 3, 3}, pass));          // 32 input channels
+    CHECK(applies(Shape{32, 32, 64, 64}, Shape{64, 32, 3, 3}, pass));                // stream conv2, 128x128
+    CHECK_FALSE(applies(Shape{32, 32, 24, 24}, Shape{64, 32, 3, 3}, pass));          // stream conv2, 48x48
     CHECK_FALSE(applies(Shape{32, 1, 128, 128}, Shape{32, 1, 3, 3}, pass));          // one input channel
     CHECK_FALSE(applies(Shape{32, 128, 32, 32}, Shape{128, 128, 5, 5}, pass));       // 5x5
   }
-  CHECK(applies(residual_48, filters, Pass::forward));  // residual convs, 48x48: small maps
+  CHECK(applies(residual_48, filters, Pass::forward));  // residual convs, 48x48: channels-last, no filter gradient
   CHECK(applies(residual_48, filters, Pass::backward_data));
   CHECK_FALSE(applies(residual_48, filters, Pass::backward_filter));
+
   const auto to_float = [](const Tensor<double>& d) {
     Tensor<float> f(d.shape());
     std::copy(d.begin(), d.end(), f.begin());
     return f;
   };
-  const Tensor<float> x = to_float(random_tensor(Shape{3, 64, 32, 33}, 31));
-  const Tensor<float> w = to_float(random_tensor(Shape{64, 64, 3, 3}, 32, 0.1));
-  const Tensor<float> b = to_float(random_tensor(Shape{64}, 33));
-  const Tensor<float> dy = to_float(random_tensor(Shape{3, 64, 32, 33}, 34));
-  Context winograd_ctx, im2col_ctx;
-  im2col_ctx.set_cpu_conv(CpuConv::im2col);
-  Tensor<float> y[2], dx[2], dw[2] = {Tensor<float>(w.shape()), Tensor<float>(w.shape())},
-                             db[2] = {Tensor<float>(b.shape()), Tensor<float>(b.shape())};
-  int i = 0;
-  for (Context* ctx : {&winograd_ctx, &im2col_ctx}) {
-    ops::conv2d_forward(*ctx, x, w, b, y[i]);
-    ops::conv2d_backward_data(*ctx, dy, w, x.shape(), dx[i]);
-    ops::conv2d_backward_filter(*ctx, x, dy, dw[i], db[i]);
-    ++i;
-  }
   // Relative to the largest value: Winograd's transforms add a few roundings per output (seen: about 1e-6).
   const auto rel = [](const Tensor<float>& a, const Tensor<float>& ref) {
     double err = 0, scale = 0;
@@ -213,14 +200,33 @@ TEST_CASE("conv2d's Winograd path agrees with im2col in float, and is taken only
     }
     return err / scale;
   };
-  CHECK(rel(y[0], y[1]) < 1e-5);
-  CHECK(rel(dx[0], dx[1]) < 1e-5);
-  CHECK(rel(dw[0], dw[1]) < 1e-5);
-  CHECK(rel(db[0], db[1]) < 1e-5);
-  // The two paths really differ in rounding: the Winograd path ran.
-  CHECK(rel(y[0], y[1]) > 0);
-  CHECK(rel(dx[0], dx[1]) > 0);
-  CHECK(rel(dw[0], dw[1]) > 0);
+  // The rows layout (a large map, odd width) and the channels-last one (a small map, odd height).
+  for (const Shape& xs : {Shape{3, 64, 32, 33}, Shape{5, 64, 11, 12}}) {
+    CAPTURE(xs);
+    const Tensor<float> x = to_float(random_tensor(xs, 31));
+    const Tensor<float> w = to_float(random_tensor(Shape{64, 64, 3, 3}, 32, 0.1));
+    const Tensor<float> b = to_float(random_tensor(Shape{64}, 33));
+    const Tensor<float> dy = to_float(random_tensor(Shape{xs.n(), 64, xs.h(), xs.w()}, 34));
+    Context winograd_ctx, im2col_ctx;
+    im2col_ctx.set_cpu_conv(CpuConv::im2col);
+    Tensor<float> y[2], dx[2], dw[2] = {Tensor<float>(w.shape()), Tensor<float>(w.shape())},
+                               db[2] = {Tensor<float>(b.shape()), Tensor<float>(b.shape())};
+    int i = 0;
+    for (Context* ctx : {&winograd_ctx, &im2col_ctx}) {
+      ops::conv2d_forward(*ctx, x, w, b, y[i]);
+      ops::conv2d_backward_data(*ctx, dy, w, x.shape(), dx[i]);
+      ops::conv2d_backward_filter(*ctx, x, dy, dw[i], db[i]);
+      ++i;
+    }
+    CHECK(rel(y[0], y[1]) < 1e-5);
+    CHECK(rel(dx[0], dx[1]) < 1e-5);
+    CHECK(rel(dw[0], dw[1]) < 1e-5);
+    CHECK(rel(db[0], db[1]) < 1e-5);
+    // The two paths really differ in rounding where the Winograd path ran.
+    CHECK(rel(y[0], y[1]) > 0);
+    CHECK(rel(dx[0], dx[1]) > 0);
+    CHECK((rel(dw[0], dw[1]) > 0) == applies(xs, w.shape(), Pass::backward_filter));
+  }
 }
 
 TEST_CASE("Conv2D gradients are correct (3x3 and 5x5, non-square maps)", "[conv2d][layer][gradcheck]") {

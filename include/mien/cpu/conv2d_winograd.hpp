@@ -3,18 +3,25 @@
 // Algorithms for Convolutional Neural Networks", CVPR 2016): a 2×2 block of outputs comes from a 4×4 block of
 // inputs with 16 multiplications per channel pair instead of 36. For a group of tiles each pass is 16 independent
 // GEMMs, one per position ξ of the transformed 4×4 tile:
-//   forward          M[ξ] [T, K] = V[ξ] [T, C] · U[ξ] [C, K]     U = G g Gᵀ (filters), V = Bᵀ d B (input tiles)
-//                    y tile      = Aᵀ M A
+//   forward          M[ξ] = U[ξ] · V[ξ], summed over the C input channels
+//                    U = G g Gᵀ (filters), V = Bᵀ d B (input tiles), y tile = Aᵀ M A
 //   backward data    the forward run on dy, with the filters turned 180° and K and C swapped
-//   backward filter  dU[ξ] [C, K] += V[ξ]ᵀ [C, T] · P[ξ] [T, K]  P = A dy Aᵀ (output-gradient tiles)
-//                    dW          = Gᵀ dU G
+//   backward filter  dU[ξ] += P[ξ] · V[ξ], summed over the T tiles; P = A dy Aᵀ (output-gradient tiles)
+//                    dW = Gᵀ dU G
 //   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 -1 -1]
 // Tile (i, j) reads input rows 2i - 1 .. 2i + 2 and columns 2j - 1 .. 2j + 2 (the padding is the -1); reads past
 // the border are zeros, and outputs past an odd-sized map's edge are dropped. As in the im2col path, threads split
 // the batch, each with its own scratch, and a thread's images are taken in groups of about target_tiles tiles so
-// that one ξ's operands stay in the core's L2 cache. (A first version with scalar per-tile transforms ran 1.2–3.5×
-// slower than im2col everywhere; one vectorized along rows of tiles won on 32×32 and 64×64 maps but lost on
-// 12×12 ones, where a row has 6 tiles; the channels-last transforms below win where `applies` says.)
+// that one ξ's operands stay in the core's L2 cache.
+//
+// The transforms, not the GEMMs, decide whether this beats im2col on a CPU (a first version transforming one tile
+// at a time with scalar code ran 1.2–3.5× slower everywhere). Two vectorized layouts, each used where it measured
+// faster (docs/benchmarks.md):
+//   rows           on maps of 32×32 or more: each step of a transform is a loop over a row of tiles, in NCHW;
+//                  V, M, P are [16][channels][tiles]
+//   channels-last  on smaller maps, whose rows hold only a few tiles (6 on a 12×12 map): each image is transposed
+//                  to [H·W, C] and each step is one vector operation over all channels; V, M, P are
+//                  [16][tiles][channels]
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -27,18 +34,27 @@ namespace mien::cpu::winograd {
 
 // The passes of a convolution, for choosing per pass where Winograd pays.
 enum class Pass { forward, backward_data, backward_filter };
+enum class Layout { rows, channels_last };
 
-// Where it measured faster than im2col on the development CPU with 2 threads (docs/benchmarks.md): 3×3 filters
-// with at least 64 channels in and out (the 128-channel residual convolutions: forward 1.4–1.9×, backward data
-// 1.4×), and for the filter gradient only on maps of 32×32 or more (on 12×12 maps it ran at 0.7× there). With 32
-// input channels (the second stream convolution) the channel vectors are too short for the transforms to pay.
-constexpr std::int64_t min_channels = 64;
-constexpr std::int64_t min_filter_gradient_pixels = 32 * 32;
+// Where each layout measured faster than im2col on the development CPU with 2 threads (docs/benchmarks.md):
+// rows on maps of 32×32 or more with 8+ channels (the 128×128 network: residual convolutions 1.5–1.7× per pass,
+// second stream convolution 1.2–1.35×); channels-last on smaller maps only with 64+ channels in and out, and not
+// for the filter gradient (the 48×48 network's 12×12 residual convolutions: forward 1.9×, backward data 1.4×,
+// filter gradient 0.7×, its GEMMs with an output of only C×K running at half speed).
+constexpr std::int64_t min_rows_pixels = 32 * 32;
+constexpr std::int64_t min_rows_channels = 8;
+constexpr std::int64_t min_channels_last_channels = 64;
 constexpr std::int64_t target_tiles = 512;
 
+inline Layout layout_for(const Shape& x) {
+  return x.h() * x.w() >= min_rows_pixels ? Layout::rows : Layout::channels_last;
+}
+
 inline bool applies(const Shape& x, const Shape& w, Pass pass) {
-  if (w[2] != 3 || w[3] != 3 || x.c() < min_channels || w[0] < min_channels) return false;
-  return pass != Pass::backward_filter || x.h() * x.w() >= min_filter_gradient_pixels;
+  if (w[2] != 3 || w[3] != 3) return false;
+  const std::int64_t channels = std::min(x.c(), w[0]);
+  if (layout_for(x) == Layout::rows) return channels >= min_rows_channels;
+  return channels >= min_channels_last_channels && pass != Pass::backward_filter;
 }
 
 // ---- the filter transforms (once per call, scalar) -------------------------------------------------------------
@@ -81,10 +97,7 @@ void filter_gradient_transform(const T (&du)[16], T (&dg)[9]) {
   }
 }
 
-// ---- the passes ----------------------------------------------------------------------------------------------
-// The tile transforms run channels-last: each image is first transposed to [H·W, C], so that one pixel's channels
-// are contiguous and every step of a transform is one vector operation over all channels. V, M and P are laid out
-// [16][tiles][channels], which makes each of the 16 GEMMs a plain row-major product.
+// ---- tiles and layouts ------------------------------------------------------------------------------------------
 
 // The tiles of one thread's images [first, last), in groups of whole images.
 struct TileGrid {
@@ -97,29 +110,173 @@ struct TileGrid {
   }
 };
 
+// Filters w [K, C, 3, 3] → U, 16 matrices over (output channel, input channel) of the pass: [16][out][in] for the
+// rows layout, [16][in][out] for channels-last. With `adjoint`, the filters of the backward-data pass: from
+// w[k, c] turned 180°, with K the input and C the output channels.
 template <class T>
-using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <class T>
-using ConstVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
-
-// Filters w [K, C, 3, 3] → U [16][C][K]; with `adjoint`, the filters of the backward-data pass instead:
-// U[ξ][k][c] from w[k, c] turned 180° (the roles of K and C swap).
-template <class T>
-std::vector<T> transform_filters(const T* w, std::int64_t k_out, std::int64_t c_in, bool adjoint) {
-  const std::int64_t rows = adjoint ? k_out : c_in, cols = adjoint ? c_in : k_out;
-  std::vector<T> u(static_cast<std::size_t>(16 * rows * cols));
+std::vector<T> transform_filters(const T* w, std::int64_t k_out, std::int64_t c_in, bool adjoint, Layout layout) {
+  const std::int64_t outs = adjoint ? c_in : k_out, ins = adjoint ? k_out : c_in, pairs = k_out * c_in;
+  std::vector<T> u(static_cast<std::size_t>(16 * pairs));
   for (std::int64_t k = 0; k < k_out; ++k) {
     for (std::int64_t c = 0; c < c_in; ++c) {
       const T* src = w + (k * c_in + c) * 9;
       T g[9], out[16];
       for (int e = 0; e < 9; ++e) g[e] = adjoint ? src[8 - e] : src[e];
       filter_transform(g, out);
-      const std::int64_t at = adjoint ? k * c_in + c : c * k_out + k;
-      for (int xi = 0; xi < 16; ++xi) u[static_cast<std::size_t>(xi * rows * cols + at)] = out[xi];
+      const std::int64_t o = adjoint ? c : k, i = adjoint ? k : c;
+      const std::int64_t at = layout == Layout::rows ? o * ins + i : i * outs + o;
+      for (int xi = 0; xi < 16; ++xi) u[static_cast<std::size_t>(xi * pairs + at)] = out[xi];
     }
   }
   return u;
 }
+
+// ---- the rows layout -------------------------------------------------------------------------------------------
+namespace rows {
+
+// V [16][C][tiles] for `images` images of x [*, C, H, W] starting at `image`.
+template <class T>
+void transform_inputs(const T* x, std::int64_t image, std::int64_t images, std::int64_t c_in, const TileGrid& g,
+                      T* v) {
+  const std::int64_t tiles = images * g.per_image(), stride = c_in * tiles, width = 2 * g.cols + 2;
+  std::vector<T> rows(static_cast<std::size_t>(4 * width)), mixed(static_cast<std::size_t>(4 * width));
+  for (std::int64_t img = 0; img < images; ++img) {
+    for (std::int64_t c = 0; c < c_in; ++c) {
+      const T* plane = x + ((image + img) * c_in + c) * g.h * g.w;
+      for (std::int64_t i = 0; i < g.rows; ++i) {
+        // The tile row's four input rows, zero-padded: rows[r][1 + col] = x[2i - 1 + r][col].
+        std::fill(rows.begin(), rows.end(), T(0));
+        for (int r = 0; r < 4; ++r) {
+          const std::int64_t src = 2 * i - 1 + r;
+          if (src >= 0 && src < g.h) std::copy(plane + src * g.w, plane + (src + 1) * g.w, rows.data() + r * width + 1);
+        }
+        // Bᵀ down the rows, then B across the columns of each tile.
+        const T *r0 = rows.data(), *r1 = r0 + width, *r2 = r1 + width, *r3 = r2 + width;
+        T *t0 = mixed.data(), *t1 = t0 + width, *t2 = t1 + width, *t3 = t2 + width;
+        for (std::int64_t e = 0; e < width; ++e) {
+          t0[e] = r0[e] - r2[e];
+          t1[e] = r1[e] + r2[e];
+          t2[e] = r2[e] - r1[e];
+          t3[e] = r1[e] - r3[e];
+        }
+        T* out = v + c * tiles + img * g.per_image() + i * g.cols;
+        for (int r = 0; r < 4; ++r) {
+          const T* t = mixed.data() + r * width;
+          T *v0 = out + (4 * r) * stride, *v1 = v0 + stride, *v2 = v1 + stride, *v3 = v2 + stride;
+          for (std::int64_t j = 0; j < g.cols; ++j) {
+            v0[j] = t[2 * j] - t[2 * j + 2];
+            v1[j] = t[2 * j + 1] + t[2 * j + 2];
+            v2[j] = t[2 * j + 2] - t[2 * j + 1];
+            v3[j] = t[2 * j + 1] - t[2 * j + 3];
+          }
+        }
+      }
+    }
+  }
+}
+
+// y [*, K, H, W] (+ bias when given) for `images` images starting at `image`, from M [16][K][tiles].
+template <class T>
+void transform_outputs(const T* m, std::int64_t image, std::int64_t images, std::int64_t k_out, const TileGrid& g,
+                       const T* bias, T* y) {
+  const std::int64_t tiles = images * g.per_image(), stride = k_out * tiles;
+  std::vector<T> cols(static_cast<std::size_t>(8 * g.cols)), out(static_cast<std::size_t>(4 * g.cols));
+  for (std::int64_t img = 0; img < images; ++img) {
+    for (std::int64_t k = 0; k < k_out; ++k) {
+      T* plane = y + ((image + img) * k_out + k) * g.h * g.w;
+      const T b = bias != nullptr ? bias[k] : T(0);
+      for (std::int64_t i = 0; i < g.rows; ++i) {
+        const T* in = m + k * tiles + img * g.per_image() + i * g.cols;
+        // A across each tile's columns (4 → 2), row by row: cols[2r + s][j].
+        for (int r = 0; r < 4; ++r) {
+          const T *m0 = in + (4 * r) * stride, *m1 = m0 + stride, *m2 = m1 + stride, *m3 = m2 + stride;
+          T *c0 = cols.data() + (2 * r) * g.cols, *c1 = c0 + g.cols;
+          for (std::int64_t j = 0; j < g.cols; ++j) {
+            c0[j] = m0[j] + m1[j] + m2[j];
+            c1[j] = m1[j] - m2[j] - m3[j];
+          }
+        }
+        // Aᵀ down the rows (4 → 2): out[2r + s][j] is y[2i + r][2j + s].
+        for (int s = 0; s < 2; ++s) {
+          const T *a0 = cols.data() + s * g.cols, *a1 = a0 + 2 * g.cols, *a2 = a1 + 2 * g.cols, *a3 = a2 + 2 * g.cols;
+          T *y0 = out.data() + s * g.cols, *y1 = y0 + 2 * g.cols;
+          for (std::int64_t j = 0; j < g.cols; ++j) {
+            y0[j] = a0[j] + a1[j] + a2[j] + b;
+            y1[j] = a1[j] - a2[j] - a3[j] + b;
+          }
+        }
+        for (int r = 0; r < 2 && 2 * i + r < g.h; ++r) {
+          T* dst = plane + (2 * i + r) * g.w;
+          const T *even = out.data() + (2 * r) * g.cols, *odd = even + g.cols;
+          for (std::int64_t j = 0; j < g.w / 2; ++j) {
+            dst[2 * j] = even[j];
+            dst[2 * j + 1] = odd[j];
+          }
+          if (g.w % 2) dst[g.w - 1] = even[g.cols - 1];
+        }
+      }
+    }
+  }
+}
+
+// P [16][K][tiles] from dy [*, K, H, W] for `images` images starting at `image`.
+template <class T>
+void transform_output_gradients(const T* dy, std::int64_t image, std::int64_t images, std::int64_t k_out,
+                                const TileGrid& g, T* p) {
+  const std::int64_t tiles = images * g.per_image(), stride = k_out * tiles;
+  // blocks[2r + s][j] = dy[2i + r][2j + s] (zero past the edge).
+  std::vector<T> blocks(static_cast<std::size_t>(4 * g.cols)), mixed(static_cast<std::size_t>(8 * g.cols));
+  for (std::int64_t img = 0; img < images; ++img) {
+    for (std::int64_t k = 0; k < k_out; ++k) {
+      const T* plane = dy + ((image + img) * k_out + k) * g.h * g.w;
+      for (std::int64_t i = 0; i < g.rows; ++i) {
+        std::fill(blocks.begin(), blocks.end(), T(0));
+        for (int r = 0; r < 2 && 2 * i + r < g.h; ++r) {
+          const T* src = plane + (2 * i + r) * g.w;
+          T *even = blocks.data() + (2 * r) * g.cols, *odd = even + g.cols;
+          for (std::int64_t j = 0; j < g.w / 2; ++j) {
+            even[j] = src[2 * j];
+            odd[j] = src[2 * j + 1];
+          }
+          if (g.w % 2) even[g.cols - 1] = src[g.w - 1];
+        }
+        // A down the rows (2 → 4): mixed[2r + s][j].
+        for (int s = 0; s < 2; ++s) {
+          const T *d0 = blocks.data() + s * g.cols, *d1 = d0 + 2 * g.cols;
+          T *a0 = mixed.data() + s * g.cols, *a1 = a0 + 2 * g.cols, *a2 = a1 + 2 * g.cols, *a3 = a2 + 2 * g.cols;
+          for (std::int64_t j = 0; j < g.cols; ++j) {
+            a0[j] = d0[j];
+            a1[j] = d0[j] + d1[j];
+            a2[j] = d0[j] - d1[j];
+            a3[j] = -d1[j];
+          }
+        }
+        // Aᵀ across the columns (2 → 4).
+        T* out = p + k * tiles + img * g.per_image() + i * g.cols;
+        for (int r = 0; r < 4; ++r) {
+          const T *e0 = mixed.data() + (2 * r) * g.cols, *e1 = e0 + g.cols;
+          T *p0 = out + (4 * r) * stride, *p1 = p0 + stride, *p2 = p1 + stride, *p3 = p2 + stride;
+          for (std::int64_t j = 0; j < g.cols; ++j) {
+            p0[j] = e0[j];
+            p1[j] = e0[j] + e1[j];
+            p2[j] = e0[j] - e1[j];
+            p3[j] = -e1[j];
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace rows
+
+// ---- the channels-last layout ----------------------------------------------------------------------------------
+namespace channels_last {
+
+template <class T>
+using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using ConstVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 // One image of an NCHW tensor as [H·W, C] in `hwc`.
 template <class T>
@@ -200,46 +357,14 @@ void transform_outputs(const T* m, std::int64_t image, std::int64_t images, std:
   }
 }
 
-// P [16][tiles][K] from dy [*, K, H, W] for `images` images starting at `image`: P = A dy Aᵀ per 2×2 block.
-template <class T>
-void transform_output_gradients(const T* dy, std::int64_t image, std::int64_t images, std::int64_t k_out,
-                                const TileGrid& g, std::vector<T>& hwc, const std::vector<T>& zeros, T* p) {
-  const std::int64_t tiles = images * g.per_image(), stride = tiles * k_out;
-  for (std::int64_t img = 0; img < images; ++img) {
-    to_channels_last(dy + (image + img) * k_out * g.h * g.w, k_out, g.h * g.w, hwc);
-    for (std::int64_t i = 0; i < g.rows; ++i) {
-      for (std::int64_t j = 0; j < g.cols; ++j) {
-        const T* d[2][2];
-        for (int r = 0; r < 2; ++r)
-          for (int s = 0; s < 2; ++s)
-            d[r][s] = 2 * i + r < g.h && 2 * j + s < g.w ? hwc.data() + ((2 * i + r) * g.w + 2 * j + s) * k_out
-                                                         : zeros.data();
-        T* out = p + (img * g.per_image() + i * g.cols + j) * k_out;
-        for (int s = 0; s < 2; ++s) {
-          // A down column s (2 rows → 4), into column s of P's four rows; then Aᵀ across each row (columns 0, 1 →
-          // 0..3) in place, writing columns 3 and 2 before column 1 is overwritten.
-          const ConstVec<T> d0(d[0][s], k_out), d1(d[1][s], k_out);
-          Vec<T>(out + (0 + s) * stride, k_out) = d0;
-          Vec<T>(out + (4 + s) * stride, k_out) = d0 + d1;
-          Vec<T>(out + (8 + s) * stride, k_out) = d0 - d1;
-          Vec<T>(out + (12 + s) * stride, k_out) = -d1;
-        }
-        for (int r = 0; r < 4; ++r) {
-          Vec<T> e0(out + (4 * r) * stride, k_out), e1(out + (4 * r + 1) * stride, k_out),
-              p2(out + (4 * r + 2) * stride, k_out), p3(out + (4 * r + 3) * stride, k_out);
-          p3 = -e1;
-          p2 = e0 - e1;
-          e1 = e0 + e1;  // p1; p0 = e0 stays
-        }
-      }
-    }
-  }
-}
+}  // namespace channels_last
 
-// y = conv3x3(x, filters whose transform is u [16][C][K]) (+ bias), x [N, C, H, W], y [N, K, H, W].
+// ---- the passes ------------------------------------------------------------------------------------------------
+
+// y = conv3x3(x, filters whose transform is u) (+ bias), x [N, C, H, W], y [N, K, H, W].
 template <class T>
 void convolve(const T* x, const std::vector<T>& u, const T* bias, std::int64_t n, std::int64_t c_in,
-              std::int64_t k_out, std::int64_t h, std::int64_t w, T* y) {
+              std::int64_t k_out, std::int64_t h, std::int64_t w, Layout layout, T* y) {
   const TileGrid grid(h, w);
   parallel_chunks(n, 9 * c_in * k_out * h * w, [&](int, std::int64_t first, std::int64_t last) {
     const std::int64_t group = grid.images_per_group(last - first);
@@ -248,11 +373,21 @@ void convolve(const T* x, const std::vector<T>& u, const T* bias, std::int64_t n
     std::vector<T> hwc, zeros(static_cast<std::size_t>(c_in), T(0));
     for (std::int64_t image = first; image < last; image += group) {
       const std::int64_t images = std::min(group, last - image), tiles = images * grid.per_image();
-      transform_inputs(x, image, images, c_in, grid, hwc, zeros, v.data());
-      for (int xi = 0; xi < 16; ++xi)
-        as_matrix(m.data() + xi * tiles * k_out, tiles, k_out).noalias() =
-            as_matrix(v.data() + xi * tiles * c_in, tiles, c_in) * as_matrix(u.data() + xi * c_in * k_out, c_in, k_out);
-      transform_outputs(m.data(), image, images, k_out, grid, bias, hwc, y);
+      if (layout == Layout::rows) {
+        rows::transform_inputs(x, image, images, c_in, grid, v.data());
+        for (int xi = 0; xi < 16; ++xi)
+          as_matrix(m.data() + xi * k_out * tiles, k_out, tiles).noalias() =
+              as_matrix(u.data() + xi * k_out * c_in, k_out, c_in) *
+              as_matrix(v.data() + xi * c_in * tiles, c_in, tiles);
+        rows::transform_outputs(m.data(), image, images, k_out, grid, bias, y);
+      } else {
+        channels_last::transform_inputs(x, image, images, c_in, grid, hwc, zeros, v.data());
+        for (int xi = 0; xi < 16; ++xi)
+          as_matrix(m.data() + xi * tiles * k_out, tiles, k_out).noalias() =
+              as_matrix(v.data() + xi * tiles * c_in, tiles, c_in) *
+              as_matrix(u.data() + xi * c_in * k_out, c_in, k_out);
+        channels_last::transform_outputs(m.data(), image, images, k_out, grid, bias, hwc, y);
+      }
     }
   });
 }
@@ -261,53 +396,54 @@ template <class T>
 void forward(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b, Tensor<T>& y) {
   const Shape& s = x.shape();
   const std::int64_t k_out = w.shape()[0];
-  convolve(x.data(), transform_filters(w.data(), k_out, s.c(), false), b.data(), s.n(), s.c(), k_out, s.h(), s.w(),
-           y.data());
+  const Layout layout = layout_for(s);
+  convolve(x.data(), transform_filters(w.data(), k_out, s.c(), false, layout), b.data(), s.n(), s.c(), k_out, s.h(),
+           s.w(), layout, y.data());
 }
 
 template <class T>
 void backward_data(const Tensor<T>& dy, const Tensor<T>& w, Tensor<T>& dx) {
   const Shape& s = dx.shape();
   const std::int64_t k_out = w.shape()[0];
-  convolve<T>(dy.data(), transform_filters(w.data(), k_out, s.c(), true), nullptr, s.n(), k_out, s.c(), s.h(), s.w(),
-              dx.data());
+  const Layout layout = layout_for(s);
+  convolve<T>(dy.data(), transform_filters(w.data(), k_out, s.c(), true, layout), nullptr, s.n(), k_out, s.c(),
+              s.h(), s.w(), layout, dx.data());
 }
 
-// dw [K, C, 3, 3] (overwritten). The bias gradient is the caller's (a plain sum of dy).
+// dw [K, C, 3, 3] (overwritten), in the rows layout (`applies` sends only large maps here). The bias gradient is
+// the caller's (a plain sum of dy).
 template <class T>
 void backward_filter(const Tensor<T>& x, const Tensor<T>& dy, Tensor<T>& dw) {
   const Shape& s = x.shape();
   const std::int64_t k_out = dw.shape()[0], c_in = s.c(), n = s.n(), pairs = k_out * c_in;
   const TileGrid grid(s.h(), s.w());
   const std::int64_t work = 9 * pairs * s.h() * s.w();
-  // Per-thread partial sums of dU [16][C][K], added in thread order afterwards so that the result does not depend
+  // Per-thread partial sums of dU [16][K][C], added in thread order afterwards so that the result does not depend
   // on scheduling.
   const int threads = chunk_threads(n, work);
-  std::vector<std::vector<T>> du(static_cast<std::size_t>(threads), std::vector<T>(static_cast<std::size_t>(16 * pairs), T(0)));
+  std::vector<std::vector<T>> du(static_cast<std::size_t>(threads),
+                                 std::vector<T>(static_cast<std::size_t>(16 * pairs), T(0)));
   parallel_chunks(n, work, [&](int thread, std::int64_t first, std::int64_t last) {
     const std::int64_t group = grid.images_per_group(last - first);
     std::vector<T> v(static_cast<std::size_t>(16 * c_in * group * grid.per_image()));
     std::vector<T> p(static_cast<std::size_t>(16 * k_out * group * grid.per_image()));
-    std::vector<T> hwc, zeros(static_cast<std::size_t>(std::max(c_in, k_out)), T(0));
     T* acc = du[static_cast<std::size_t>(thread)].data();
     for (std::int64_t image = first; image < last; image += group) {
       const std::int64_t images = std::min(group, last - image), tiles = images * grid.per_image();
-      transform_inputs(x.data(), image, images, c_in, grid, hwc, zeros, v.data());
-      transform_output_gradients(dy.data(), image, images, k_out, grid, hwc, zeros, p.data());
+      rows::transform_inputs(x.data(), image, images, c_in, grid, v.data());
+      rows::transform_output_gradients(dy.data(), image, images, k_out, grid, p.data());
       for (int xi = 0; xi < 16; ++xi)
-        as_matrix(acc + xi * pairs, c_in, k_out).noalias() +=
-            as_matrix(v.data() + xi * tiles * c_in, tiles, c_in).transpose() *
-            as_matrix(p.data() + xi * tiles * k_out, tiles, k_out);
+        as_matrix(acc + xi * pairs, k_out, c_in).noalias() +=
+            as_matrix(p.data() + xi * k_out * tiles, k_out, tiles) *
+            as_matrix(v.data() + xi * c_in * tiles, c_in, tiles).transpose();
     }
   });
   for (std::size_t t = 1; t < du.size(); ++t) as_array(du[0].data(), 16 * pairs) += as_array(du[t].data(), 16 * pairs);
-  for (std::int64_t k = 0; k < k_out; ++k) {
-    for (std::int64_t c = 0; c < c_in; ++c) {
-      T tile[16], g[9];
-      for (int xi = 0; xi < 16; ++xi) tile[xi] = du[0][static_cast<std::size_t>(xi * pairs + c * k_out + k)];
-      filter_gradient_transform(tile, g);
-      std::copy(g, g + 9, dw.data() + (k * c_in + c) * 9);
-    }
+  for (std::int64_t pair = 0; pair < pairs; ++pair) {
+    T tile[16], g[9];
+    for (int xi = 0; xi < 16; ++xi) tile[xi] = du[0][static_cast<std::size_t>(xi * pairs + pair)];
+    filter_gradient_transform(tile, g);
+    std::copy(g, g + 9, dw.data() + pair * 9);
   }
 }
 
