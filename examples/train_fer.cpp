@@ -23,9 +23,9 @@ struct Flags {
   int input_size = 128, epochs = 80, threads = 0, early_stopping = 0, attention_images = 8;
   std::int64_t batch = 32, max_train = 0, max_batches = 0;
   double lr = 1e-4, decay = 1e-6, dropout = 0.5, val_fraction = 0.1, label_smoothing = 0;
-  double rotation = 15, scale_min = 0.9, scale_max = 1.1, flip = 0.5;
+  double rotation = 15, scale_min = 0.9, scale_max = 1.1, flip = 0.5, shift = 0, erase = 0;
   std::uint64_t seed = 1;
-  bool augment = true, gated_skips = true, drop_duplicates = false, standardize = true, progress = true;
+  bool augment = true, gated_skips = true, drop_duplicates = false, standardize = true, progress = true, tta = false;
 };
 
 static int train(const Flags& f) {
@@ -89,6 +89,8 @@ static int train(const Flags& f) {
   train_opts.augmentation.min_scale = static_cast<float>(f.scale_min);
   train_opts.augmentation.max_scale = static_cast<float>(f.scale_max);
   train_opts.augmentation.flip_probability = static_cast<float>(f.flip);
+  train_opts.augmentation.max_shift = static_cast<float>(f.shift);
+  train_opts.augmentation.erase_probability = static_cast<float>(f.erase);
   mien::LoaderOptions eval_opts = train_opts;
   eval_opts.augment = false;
   eval_opts.shuffle = false;
@@ -114,7 +116,8 @@ static int train(const Flags& f) {
                            {"seed", f.seed},           {"device", f.device},     {"batch", f.batch},
                            {"epochs", f.epochs},       {"lr", f.lr},             {"decay", f.decay},
                            {"augment", f.augment},     {"rotation", f.rotation}, {"scale", {f.scale_min, f.scale_max}},
-                           {"flip", f.flip},           {"lr_schedule", f.lr_schedule},
+                           {"flip", f.flip},           {"shift", f.shift},       {"erase", f.erase},
+                           {"lr_schedule", f.lr_schedule}, {"tta", f.tta},
                            {"early_stopping", f.early_stopping}, {"label_smoothing", f.label_smoothing},
                            {"drop_duplicates", f.drop_duplicates}, {"max_train", f.max_train},
                            {"normalization", {{"mean", info.pixel_mean}, {"stddev", info.pixel_stddev}}},
@@ -138,8 +141,9 @@ static int train(const Flags& f) {
   // Test the best checkpoint, as the paper's tables report.
   if (fs::exists(run_dir / "best.ckpt")) mien::load_training_checkpoint((run_dir / "best.ckpt").string(), model);
   mien::BatchLoader test_loader(data, split.test, eval_opts);
-  const mien::EvaluationReport report = mien::evaluate(ctx, model, test_loader, info.class_names);
-  std::printf("test results (best checkpoint, epoch %d):\n%s", state.best_epoch, report.table().c_str());
+  const mien::EvaluationReport report = mien::evaluate(ctx, model, test_loader, info.class_names, nullptr, f.tta);
+  std::printf("test results (best checkpoint, epoch %d%s):\n%s", state.best_epoch, f.tta ? ", mirror TTA" : "",
+              report.table().c_str());
   std::ofstream(run_dir / "test_metrics.json") << report.to_json().dump(2) << "\n";
   std::ofstream(run_dir / "confusion.csv") << report.confusion_csv();
   mien::plot_class_metrics(run_dir, report);
@@ -190,13 +194,18 @@ int main(int argc, char** argv) {
   app.add_option("--scale-min", f.scale_min, "min scale")->check(CLI::Range(0.1, 10.0))->capture_default_str();
   app.add_option("--scale-max", f.scale_max, "max scale")->check(CLI::Range(0.1, 10.0))->capture_default_str();
   app.add_option("--flip", f.flip, "horizontal flip probability")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--shift", f.shift, "max random translation, as a fraction of the image size (not in the paper)")
+      ->check(CLI::Range(0.0, 0.5))->capture_default_str();
+  app.add_option("--erase", f.erase, "random erasing probability (not in the paper)")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--attention", f.attention, "per_channel or paper_literal (see docs/paper-model.md)")
       ->check(CLI::IsMember({"per_channel", "paper_literal"}))->capture_default_str();
   app.add_flag("--gated-skips,!--plain-skips", f.gated_skips, "scale residual skips by attention scores")->capture_default_str();
   app.add_option("--early-stopping", f.early_stopping, "stop after N epochs without a better val accuracy (0: off)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--lr-schedule", f.lr_schedule, "none or plateau (halve the LR after 5 flat epochs)")
-      ->check(CLI::IsMember({"none", "plateau"}))->capture_default_str();
+  app.add_option("--lr-schedule", f.lr_schedule,
+                 "none, plateau (halve the LR after 5 flat epochs) or cosine (anneal towards 0 over --epochs)")
+      ->check(CLI::IsMember({"none", "plateau", "cosine"}))->capture_default_str();
   app.add_option("--label-smoothing", f.label_smoothing, "label smoothing")->check(CLI::Range(0.0, 0.5))->capture_default_str();
   app.add_flag("--drop-duplicates", f.drop_duplicates, "drop validation/test images that also occur in train");
   app.add_flag("--standardize,!--no-standardize", f.standardize, "standardise pixels with the train set's mean/std")
@@ -208,6 +217,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();
   app.add_option("--attention-images", f.attention_images, "attention pictures to draw from the test set")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_flag("--tta,!--no-tta", f.tta, "test: average each image's and its mirror image's probabilities")
+      ->capture_default_str();
   app.add_flag("--progress,!--no-progress", f.progress, "progress bar")->capture_default_str();
   try {
     app.parse(argc, argv);

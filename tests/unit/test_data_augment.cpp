@@ -115,3 +115,95 @@ TEST_CASE("Augmentation parameters are keyed by seed, epoch and sample, within t
   bad.flip_probability = 1.5f;
   CHECK_THROWS_AS(check_augment_options(bad), InvalidArgument);
 }
+
+TEST_CASE("A shift moves the content by whole pixels and replicates the edge", "[data][augment]") {
+  const int side = 10;
+  std::vector<std::uint8_t> src(static_cast<std::size_t>(side) * side), out(src.size());
+  for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<std::uint8_t>(3 * i);
+  AugmentParams shift;
+  shift.shift_x = 2.0f / side;   // two pixels right
+  shift.shift_y = -1.0f / side;  // one pixel up
+  augment_image(src.data(), side, side, shift, out.data());
+  for (int y = 0; y < side; ++y)
+    for (int x = 0; x < side; ++x) {
+      const int sx = std::max(0, x - 2), sy = std::min(side - 1, y + 1);
+      INFO("x " << x << " y " << y);
+      REQUIRE(out[static_cast<std::size_t>(y) * side + x] == src[static_cast<std::size_t>(sy) * side + sx]);
+    }
+}
+
+TEST_CASE("Random erasing fills one rectangle of the drawn size with seeded noise", "[data][augment]") {
+  const int height = 48, width = 40;
+  const std::vector<std::uint8_t> flat(static_cast<std::size_t>(height) * width, 77);
+  AugmentOptions o;
+  o.erase_probability = 1.0f;
+  for (std::uint64_t sample = 0; sample < 50; ++sample) {
+    const AugmentParams p = draw_augment_params(o, 3, 1, sample);
+    REQUIRE(p.erase);
+    const PixelRect r = erase_rect(p, height, width);
+    REQUIRE(r.x0 >= 0);
+    REQUIRE(r.y0 >= 0);
+    REQUIRE(r.x1 <= width);
+    REQUIRE(r.y1 <= height);
+    const double area = double(r.x1 - r.x0) * (r.y1 - r.y0) / (height * width);
+    // Rounding each side to whole pixels (and clipping very thin or tall ones) moves the area a little.
+    CHECK(area >= 0.5 * erase_ranges::min_area);
+    CHECK(area <= 1.3 * erase_ranges::max_area);
+
+    std::vector<std::uint8_t> out(flat.size()), again(flat.size());
+    augment_image(flat.data(), height, width, p, out.data());
+    augment_image(flat.data(), height, width, p, again.data());
+    CHECK(out == again);
+    int changed_inside = 0;
+    for (int y = 0; y < height; ++y)
+      for (int x = 0; x < width; ++x) {
+        const std::uint8_t v = out[static_cast<std::size_t>(y) * width + x];
+        if (r.contains(x, y))
+          changed_inside += v != 77;
+        else
+          REQUIRE(v == 77);  // outside the rectangle the (identity) warp leaves the image alone
+      }
+    // Noise uniform in 0..255 hits 77 about once in 256 pixels.
+    CHECK(changed_inside >= (r.x1 - r.x0) * (r.y1 - r.y0) * 9 / 10);
+  }
+}
+
+TEST_CASE("Shift and erasing are drawn within their ranges and leave the paper's draws unchanged", "[data][augment]") {
+  const AugmentOptions paper;
+  AugmentOptions extra = paper;
+  extra.max_shift = 0.1f;
+  extra.erase_probability = 0.5f;
+  int erased = 0;
+  double min_shift = 0, max_shift = 0;
+  const int n = 4000;
+  for (int i = 0; i < n; ++i) {
+    const AugmentParams a = draw_augment_params(paper, 9, 2, static_cast<std::uint64_t>(i));
+    const AugmentParams b = draw_augment_params(extra, 9, 2, static_cast<std::uint64_t>(i));
+    REQUIRE(a.rotation_degrees == b.rotation_degrees);
+    REQUIRE(a.scale == b.scale);
+    REQUIRE(a.flip == b.flip);
+    REQUIRE(a.shift_x == 0.0f);
+    REQUIRE_FALSE(a.erase);
+    REQUIRE(std::abs(b.shift_x) <= 0.1f);
+    REQUIRE(std::abs(b.shift_y) <= 0.1f);
+    min_shift = std::min<double>(min_shift, b.shift_x);
+    max_shift = std::max<double>(max_shift, b.shift_y);
+    erased += b.erase;
+    if (b.erase) {
+      REQUIRE(b.erase_area >= erase_ranges::min_area);
+      REQUIRE(b.erase_area <= erase_ranges::max_area);
+      REQUIRE(b.erase_aspect >= erase_ranges::min_aspect * 0.999f);
+      REQUIRE(b.erase_aspect <= erase_ranges::max_aspect * 1.001f);
+    }
+  }
+  CHECK(erased == Approx(n / 2).margin(150));
+  CHECK(min_shift < -0.095);
+  CHECK(max_shift > 0.095);
+
+  AugmentOptions bad;
+  bad.max_shift = 0.6f;
+  CHECK_THROWS_AS(check_augment_options(bad), InvalidArgument);
+  bad = AugmentOptions{};
+  bad.erase_probability = -0.1f;
+  CHECK_THROWS_AS(check_augment_options(bad), InvalidArgument);
+}

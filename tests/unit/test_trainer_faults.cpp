@@ -10,67 +10,14 @@
 #include <vector>
 
 #include "mien/train/trainer.hpp"
-#include "../support/synthetic_dataset.hpp"
+#include "../support/tiny_run.hpp"
 #include "../support/temp_dir.hpp"
 
 using namespace mien;
 
 namespace {
 
-PaperNetConfig faults_config() {
-  PaperNetConfig c;
-  c.input_size = 8;
-  c.classes = 3;
-  c.stream_channels = {2, 3};
-  c.residual_blocks = 1;
-  c.dense_units = {5};
-  c.dropout = 0.25;  // dropout on, so that the resumed run must also repeat the masks
-  return c;
-}
-
-// A tiny 3-class data set, its loaders and everything a Trainer needs, built the same way for every run.
-struct TinyRun {
-  Dataset data = testing::synthetic_dataset({8, 8, 8}, 8);
-  std::vector<std::size_t> train_idx, val_idx;
-  ModelInfo info;
-  Context ctx{5};
-  PaperNet<float> model{ctx, faults_config()};
-  Adam<float> adam{AdamOptions{1e-3, 0}};
-  SoftmaxCrossEntropy<float> loss;
-  TrainingState state;
-
-  TinyRun() {
-    data.class_names = {"a", "b", "c"};
-    for (std::size_t i = 0; i < data.size(); ++i) (i % 4 == 0 ? val_idx : train_idx).push_back(i);
-    info.config = faults_config();
-    info.class_names = data.class_names;
-  }
-
-  LoaderOptions loader_options(bool training) const {
-    LoaderOptions o;
-    o.batch_size = 4;
-    o.seed = 5;
-    o.augment = training;
-    o.shuffle = training;
-    o.drop_last = training;
-    o.num_threads = 1;
-    return o;
-  }
-
-  void fit(const std::filesystem::path& run_dir, int epochs) {
-    BatchLoader train(data, train_idx, loader_options(true));
-    BatchLoader val(data, val_idx, loader_options(false));
-    TrainOptions options;
-    options.epochs = epochs;
-    options.progress = false;
-    options.run_dir = run_dir;
-    Trainer trainer(ctx, model, adam, loss, info, options);
-    trainer.fit(train, val, state);
-    interrupted = trainer.interrupted();
-  }
-
-  bool interrupted = false;
-};
+using testing::TinyRun;
 
 // Clears the process-wide interrupt flag when a test ends, whatever way it ends.
 struct InterruptFlagReset {

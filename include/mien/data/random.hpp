@@ -17,6 +17,8 @@ namespace data_streams {
 inline constexpr std::uint32_t split = 0xDA7A0001u;    // step = class label
 inline constexpr std::uint32_t shuffle = 0xDA7A0002u;  // step = epoch
 inline constexpr std::uint32_t augment = 0xDA7A0003u;  // step = epoch, index = sample
+inline constexpr std::uint32_t augment_extra = 0xDA7A0004u;  // step = epoch, index = sample: shift and erasing
+inline constexpr std::uint32_t erase_noise = 0xDA7A0005u;    // seed = the sample's noise key, index = pixel
 }  // namespace data_streams
 
 // Word `index` of the stream as 32 raw bits: the same word RandomStream::uniform(index) turns into a float.

@@ -1,9 +1,10 @@
 #pragma once
 // The training loop for the paper network: epochs of Adam steps over a BatchLoader, validation after every
-// epoch, the best checkpoint kept by validation accuracy, optional early stopping and plateau LR schedule,
+// epoch, the best checkpoint kept by validation accuracy, optional early stopping and LR schedule (plateau or cosine),
 // resumable from any checkpoint (the loader, dropout and augmentation are all keyed by seed, epoch and step,
 // so a resumed run repeats exactly what an uninterrupted one would do), Ctrl-C saves and returns, and a
 // non-finite loss stops training with a diagnostic while the last good checkpoint stays on disk.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -35,7 +36,9 @@ class NonFiniteError : public Error {
 struct TrainOptions {
   int epochs = 80;                    // Table 3
   int early_stopping_patience = 0;    // epochs without a better validation accuracy before stopping; 0: off
-  std::string lr_schedule = "none";   // "plateau": multiply the LR by plateau_factor after plateau_patience flat epochs
+  // "plateau": multiply the LR by plateau_factor after plateau_patience flat epochs; "cosine": anneal it from the
+  // base LR towards 0 over `epochs` (Loshchilov & Hutter, SGDR, arXiv:1608.03983, without restarts).
+  std::string lr_schedule = "none";
   double plateau_factor = 0.5;
   int plateau_patience = 5;
   std::int64_t max_batches_per_epoch = 0;  // 0: whole epochs (a limit is for smoke tests)
@@ -43,10 +46,27 @@ struct TrainOptions {
   std::filesystem::path run_dir;      // last.ckpt, best.ckpt, epochs.csv go here
 };
 
-// Evaluates the model on every batch of a loader in inference mode.
+// The cosine schedule's factor on the base learning rate in epoch `epoch` (1-based) of `epochs`: 1 in the first
+// epoch, falling along half a cosine to near 0 in the last.
+inline double cosine_lr_scale(int epoch, int epochs) {
+  constexpr double pi = 3.14159265358979323846;
+  return 0.5 * (1.0 + std::cos(pi * static_cast<double>(epoch - 1) / static_cast<double>(std::max(1, epochs))));
+}
+
+// Mirrors every image of an [N, C, H, W] host batch left to right, in place.
+inline void mirror_images(Tensor<float>& images) {
+  const std::int64_t width = images.shape()[3];
+  const std::int64_t rows = static_cast<std::int64_t>(images.numel()) / std::max<std::int64_t>(1, width);
+  float* data = images.data();
+  for (std::int64_t r = 0; r < rows; ++r) std::reverse(data + r * width, data + (r + 1) * width);
+}
+
+// Evaluates the model on every batch of a loader in inference mode. With mirror_tta (test-time augmentation),
+// each image's class probabilities are the mean of the image's and its mirror image's; the loss is then the
+// cross-entropy of that mean.
 inline EvaluationReport evaluate(Context& ctx, PaperNet<float>& model, BatchLoader& loader,
                                  const std::vector<std::string>& class_names,
-                                 std::vector<std::vector<float>>* probabilities = nullptr) {
+                                 std::vector<std::vector<float>>* probabilities = nullptr, bool mirror_tta = false) {
   SoftmaxCrossEntropy<float> loss_fn;
   ConfusionMatrix confusion(class_names);
   Batch batch;
@@ -58,8 +78,20 @@ inline EvaluationReport evaluate(Context& ctx, PaperNet<float>& model, BatchLoad
   while (loader.next(batch)) {
     x.copy_from(batch.images);
     y.copy_from(batch.labels);
-    const float loss = loss_fn.forward(ctx, model.forward(ctx, x, Mode::infer), y);
-    const std::vector<float> probs = loss_fn.probs().to_vector();
+    float loss = loss_fn.forward(ctx, model.forward(ctx, x, Mode::infer), y);
+    std::vector<float> probs = loss_fn.probs().to_vector();
+    if (mirror_tta) {
+      mirror_images(batch.images);
+      x.copy_from(batch.images);
+      loss_fn.forward(ctx, model.forward(ctx, x, Mode::infer), y);
+      const std::vector<float> mirrored = loss_fn.probs().to_vector();
+      const std::size_t k = class_names.size();
+      double nll = 0;
+      for (std::size_t i = 0; i < probs.size(); ++i) probs[i] = 0.5f * (probs[i] + mirrored[i]);
+      for (std::size_t i = 0; i < batch.size(); ++i)
+        nll -= std::log(std::max(1e-30, static_cast<double>(probs[i * k + static_cast<std::size_t>(batch.labels[i])])));
+      loss = static_cast<float>(nll / static_cast<double>(std::max<std::size_t>(1, batch.size())));
+    }
     const std::size_t k = class_names.size();
     for (std::size_t i = 0; i < batch.size(); ++i) {
       std::size_t best = 0;
@@ -92,6 +124,7 @@ class Trainer {
     Tensor<std::int32_t> y(Shape{0}, ctx_.device());
 
     for (int epoch = state.epochs_done + 1; epoch <= options_.epochs; ++epoch) {
+      if (options_.lr_schedule == "cosine") state.lr_scale = cosine_lr_scale(epoch, options_.epochs);
       adam_.set_learning_rate(base_lr * state.lr_scale);
       const std::int64_t total = batches_this_epoch(train);
       // Resuming inside an epoch starts at the first batch not yet done, in the order the epoch had.
