@@ -41,12 +41,13 @@ static std::vector<fs::path> collect_images(const std::vector<std::string>& inpu
 int main(int argc, char** argv) {
   std::string checkpoint, device = "cpu";
   std::vector<std::string> inputs;
-  bool json = false;
+  bool json = false, tta = false;
   CLI::App app{"Classify the facial emotion of images with a trained mien checkpoint."};
   app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer")->required()->check(CLI::ExistingFile);
   app.add_option("inputs", inputs, "image files or folders")->required();
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   app.add_flag("--json", json, "print JSON instead of a table");
+  app.add_flag("--tta", tta, "average the image's and its mirror image's probabilities (test-time augmentation)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -79,10 +80,15 @@ int main(int argc, char** argv) {
       mien::Tensor<float> host(mien::Shape{1, 1, size, size});
       for (std::size_t i = 0; i < host.numel(); ++i)
         host[i] = (image.pixels[i] / 255.0f - info.pixel_mean) / info.pixel_stddev;
-      const mien::Tensor<float> x = host.to(ctx.device());
       const mien::Tensor<std::int32_t> dummy_label = mien::Tensor<std::int32_t>::zeros(mien::Shape{1}, ctx.device());
-      softmax.forward(ctx, model->forward(ctx, x, mien::Mode::infer), dummy_label);
-      const std::vector<float> p = softmax.probs().to_vector();
+      softmax.forward(ctx, model->forward(ctx, host.to(ctx.device()), mien::Mode::infer), dummy_label);
+      std::vector<float> p = softmax.probs().to_vector();
+      if (tta) {
+        mien::mirror_images(host);
+        softmax.forward(ctx, model->forward(ctx, host.to(ctx.device()), mien::Mode::infer), dummy_label);
+        const std::vector<float> mirrored = softmax.probs().to_vector();
+        for (std::size_t c = 0; c < p.size(); ++c) p[c] = 0.5f * (p[c] + mirrored[c]);
+      }
       const std::size_t best = static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin());
       if (json) {
         nlohmann::json probs;

@@ -22,7 +22,7 @@ struct Flags {
   std::string lr_schedule = "none", on_bad_image = "fail";
   int input_size = 128, epochs = 80, threads = 0, early_stopping = 0, attention_images = 8;
   std::int64_t batch = 32, max_train = 0, max_batches = 0;
-  double lr = 1e-4, decay = 1e-6, dropout = 0.5, val_fraction = 0.1, label_smoothing = 0;
+  double lr = 1e-4, decay = 1e-6, weight_decay = 0, dropout = 0.5, val_fraction = 0.1, label_smoothing = 0;
   double rotation = 15, scale_min = 0.9, scale_max = 1.1, flip = 0.5, shift = 0, erase = 0;
   std::uint64_t seed = 1;
   bool augment = true, gated_skips = true, drop_duplicates = false, standardize = true, progress = true, tta = false;
@@ -102,7 +102,11 @@ static int train(const Flags& f) {
   // Model, optimiser, loss.
   mien::PaperNet<float> model(ctx, info.config);
   model.to(ctx.device());
-  mien::Adam<float> adam(mien::AdamOptions{f.lr, f.decay});
+  mien::AdamOptions adam_options;
+  adam_options.lr = f.lr;
+  adam_options.decay = f.decay;
+  adam_options.weight_decay = f.weight_decay;
+  mien::Adam<float> adam(adam_options);
   mien::SoftmaxCrossEntropy<float> loss(mien::Tensor<float>(), static_cast<float>(f.label_smoothing));
   mien::TrainingState state;
   if (!f.resume.empty()) {
@@ -115,6 +119,7 @@ static int train(const Flags& f) {
   nlohmann::json config = {{"model", info.config},     {"data", f.data},         {"split", f.split},
                            {"seed", f.seed},           {"device", f.device},     {"batch", f.batch},
                            {"epochs", f.epochs},       {"lr", f.lr},             {"decay", f.decay},
+                           {"weight_decay", f.weight_decay},
                            {"augment", f.augment},     {"rotation", f.rotation}, {"scale", {f.scale_min, f.scale_max}},
                            {"flip", f.flip},           {"shift", f.shift},       {"erase", f.erase},
                            {"lr_schedule", f.lr_schedule}, {"tta", f.tta},
@@ -183,6 +188,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch", f.batch, "batch size (Table 3: 32)")->check(CLI::Range(1, 65536))->capture_default_str();
   app.add_option("--lr", f.lr, "Adam learning rate (Table 3: 1e-4)")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--decay", f.decay, "time-based LR decay (Table 3: 1e-6)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--weight-decay", f.weight_decay, "decoupled weight decay of weights and filters, AdamW (not in the paper)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--dropout", f.dropout, "dropout rate in the head (Table 3: 0.5)")->check(CLI::Range(0.0, 0.99))->capture_default_str();
   app.add_option("--seed", f.seed, "seed for weights, splits, shuffling, augmentation, dropout")->capture_default_str();
   app.add_option("--split", f.split, "official (data set's train/test) or paper (pooled 70/15/15)")

@@ -41,8 +41,8 @@ run_asan() {
   cmake -S . -B "$asan_build" -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_FLAGS_SANITIZE="$flags" -DMIEN_NATIVE=OFF \
     -DMIEN_CUDA=OFF -DMIEN_BUILD_BENCHMARKS=OFF -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE="$batch" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"
-  # Only what the tests run: the test binary, and train_fer with the integration tests' helper.
-  cmake --build "$asan_build" --parallel "$jobs" --target mien_tests train_fer mien_itest_tool
+  # Only what the tests run: the test binary, and the programs the integration tests drive with their helper.
+  cmake --build "$asan_build" --parallel "$jobs" --target mien_tests train_fer evaluate predict mien_itest_tool
   echo "asan: build took $(elapsed "$start") s"
   local run_start
   run_start=$(date +%s)

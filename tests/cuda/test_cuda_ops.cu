@@ -310,7 +310,8 @@ TEST_CASE("GPU Adam updates match the CPU", "[cuda][ops][sanitize]") {
     Tensor<float> pg = gpu(p), mg = gpu(m), vg = gpu(v);
     for (int step = 0; step < 3; ++step) {
       const Tensor<float> g = uniform_tensor(Shape{count}, 91 + step);
-      const ops::AdamStep<float> s{1e-3f * (step + 1), 0.9f, 0.999f, 1e-7f};
+      // Step 2 with decoupled weight decay (AdamW's shrink).
+      const ops::AdamStep<float> s{1e-3f * (step + 1), 0.9f, 0.999f, 1e-7f, step == 1 ? 0.999f : 1.0f};
       ops::adam_update(ctx, pg, gpu(g), mg, vg, s);
       ops::adam_update(ctx, p, g, m, v, s);
     }

@@ -43,6 +43,41 @@ TEST_CASE("Adam takes Keras' legacy steps with decay and bias correction", "[ada
   CHECK((*state[1].value)[0] == Approx(2.8975e-4).epsilon(1e-12));
 }
 
+TEST_CASE("Decoupled weight decay shrinks weights and filters by 1 - lr * weight_decay, not biases", "[adam]") {
+  Context ctx;
+  Tensor<double> w(Shape{2, 2}, {1.0, -2.0, 0.5, 4.0}), b(Shape{2}, {1.0, -1.0});
+  Tensor<double> gw = Tensor<double>::zeros(w.shape()), gb = Tensor<double>::zeros(b.shape());
+  AdamOptions o{0.1, 0.5, 0.9, 0.999, 1e-7};
+  o.weight_decay = 0.2;
+  Adam<double> adam(o);
+  const std::vector<ParamRef<double>> params{{"w", &w, &gw}, {"b", &b, &gb}};
+  // Zero gradients: the Adam term is 0 / (0 + eps) = 0, so only the decay moves the weights; step 2's rate is
+  // decayed in time (0.1 / 1.5), and the shrink follows it.
+  adam.step(ctx, params);
+  adam.step(ctx, params);
+  const double shrink = (1 - 0.1 * 0.2) * (1 - 0.1 / 1.5 * 0.2);
+  CHECK(w[0] == Approx(1.0 * shrink).epsilon(1e-12));
+  CHECK(w[3] == Approx(4.0 * shrink).epsilon(1e-12));
+  CHECK(b[0] == 1.0);
+  CHECK(b[1] == -1.0);
+
+  // With a gradient, the decay comes first and the Adam step is the one without decay.
+  Tensor<double> plain(Shape{2, 2}, {1.0, -2.0, 0.5, 4.0}), decayed = plain;
+  Tensor<double> g(Shape{2, 2}, {0.5, -0.1, 0.2, 0.3});
+  Adam<double> without(AdamOptions{0.1, 0, 0.9, 0.999, 1e-7});
+  AdamOptions with_decay{0.1, 0, 0.9, 0.999, 1e-7};
+  with_decay.weight_decay = 0.2;
+  Adam<double> with(with_decay);
+  without.step(ctx, {{"w", &plain, &g}});
+  with.step(ctx, {{"w", &decayed, &g}});
+  const Tensor<double> before(Shape{2, 2}, {1.0, -2.0, 0.5, 4.0});
+  for (std::size_t i = 0; i < 4; ++i) CHECK(decayed[i] == Approx(plain[i] - 0.1 * 0.2 * before[i]).epsilon(1e-12));
+
+  AdamOptions bad;
+  bad.weight_decay = -1;
+  CHECK_THROWS_AS(Adam<float>(bad), InvalidArgument);
+}
+
 TEST_CASE("Adam defaults are the paper's and Keras', and its schedule resumes", "[adam]") {
   const AdamOptions defaults;
   CHECK(defaults.lr == 1e-4);
@@ -50,6 +85,7 @@ TEST_CASE("Adam defaults are the paper's and Keras', and its schedule resumes", 
   CHECK(defaults.beta1 == 0.9);
   CHECK(defaults.beta2 == 0.999);
   CHECK(defaults.eps == 1e-7);
+  CHECK(defaults.weight_decay == 0);
   Adam<float> adam;
   adam.set_iterations(1000000);
   CHECK(adam.current_lr() == Approx(1e-4 / 2));

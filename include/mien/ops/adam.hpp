@@ -1,7 +1,8 @@
 #pragma once
 // One Adam step on one parameter tensor (Kingma & Ba 2015, in the form Keras uses):
-//   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g²;  p -= step_size m / (sqrt(v) + eps)
-// step_size already folds in the learning-rate decay and the bias correction (see optim/adam.hpp).
+//   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g²;  p = shrink p - step_size m / (sqrt(v) + eps)
+// step_size already folds in the learning-rate decay and the bias correction, and shrink is 1 - lr · weight_decay
+// for decoupled weight decay (AdamW), 1 without it (see optim/adam.hpp).
 #include "mien/cpu/adam.hpp"
 #include "mien/ops/dispatch.hpp"
 #if defined(__CUDACC__)
@@ -16,6 +17,7 @@ struct AdamStep {
   T beta1;
   T beta2;
   T eps;
+  T shrink = T(1);
 };
 
 template <class T>

@@ -4,6 +4,11 @@
 //   lr = lr0 / (1 + decay * i),   t = i + 1,   step_size = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
 // and then ops::adam_update on every parameter. The scalars are worked out in double on the host; only the
 // per-element update runs on the parameters' device.
+//
+// weight_decay (0 by default, not in the paper) adds decoupled weight decay as in AdamW (Loshchilov & Hutter,
+// "Decoupled Weight Decay Regularization", ICLR 2019), in PyTorch's form: each step first multiplies a weight by
+// 1 - lr · weight_decay. It applies to weight matrices and filters (parameters of rank 2 or more), not to biases
+// or batch-norm scales and shifts, whose shrinking regularizes nothing useful.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -19,7 +24,7 @@
 namespace mien {
 
 struct AdamOptions {
-  double lr = 1e-4, decay = 1e-6, beta1 = 0.9, beta2 = 0.999, eps = 1e-7;
+  double lr = 1e-4, decay = 1e-6, beta1 = 0.9, beta2 = 0.999, eps = 1e-7, weight_decay = 0;
 };
 
 template <class T>
@@ -31,6 +36,8 @@ class Adam {
     check_arg(options.beta1 >= 0 && options.beta1 < 1, "Adam", "beta1 must be in [0, 1), got ", options.beta1);
     check_arg(options.beta2 >= 0 && options.beta2 < 1, "Adam", "beta2 must be in [0, 1), got ", options.beta2);
     check_arg(options.eps > 0, "Adam", "eps must be positive, got ", options.eps);
+    check_arg(options.weight_decay >= 0 && options.lr * options.weight_decay < 1, "Adam", "weight_decay must be in ",
+              "[0, 1 / lr), got ", options.weight_decay);
   }
 
   const AdamOptions& options() const { return options_; }
@@ -61,14 +68,19 @@ class Adam {
     const double t = static_cast<double>(iterations_) + 1.0;
     const double step_size =
         current_lr() * std::sqrt(1.0 - std::pow(options_.beta2, t)) / (1.0 - std::pow(options_.beta1, t));
-    const ops::AdamStep<T> update{static_cast<T>(step_size), static_cast<T>(options_.beta1),
-                                  static_cast<T>(options_.beta2), static_cast<T>(options_.eps)};
+    ops::AdamStep<T> update{static_cast<T>(step_size), static_cast<T>(options_.beta1),
+                            static_cast<T>(options_.beta2), static_cast<T>(options_.eps)};
+    const T shrink = static_cast<T>(1.0 - current_lr() * options_.weight_decay);
     for (const ParamRef<T>& p : params) {
       Moments& moments = moments_[index_.at(p.name)];
+      update.shrink = decays(p) ? shrink : T(1);
       ops::adam_update(ctx, *p.value, *p.grad, moments.m, moments.v, update);
     }
     ++iterations_;
   }
+
+  // Whether weight decay applies to a parameter: weights and filters, not biases or batch-norm parameters.
+  static bool decays(const ParamRef<T>& p) { return p.value->shape().rank() >= 2; }
 
   // Gives every parameter zero moments on the first call (step() calls it; a checkpoint loader calls it before
   // filling state()). Later calls check that the parameters are the same names with the same shapes, since

@@ -23,7 +23,7 @@ struct Update {
   const T* grad;
   T* m;
   T* v;
-  T step_size, beta1, beta2, eps;
+  T step_size, beta1, beta2, eps, shrink;
   template <int V>
   __device__ void apply(std::int64_t i) const {
     const Vec<T, V> g = load_vec<V>(grad + i * V);
@@ -32,7 +32,7 @@ struct Update {
     for (int j = 0; j < V; ++j) {
       mi.v[j] = beta1 * mi.v[j] + (T(1) - beta1) * g.v[j];
       vi.v[j] = beta2 * vi.v[j] + (T(1) - beta2) * g.v[j] * g.v[j];
-      p.v[j] -= step_size * mi.v[j] / (dev_sqrt(vi.v[j]) + eps);
+      p.v[j] = shrink * p.v[j] - step_size * mi.v[j] / (dev_sqrt(vi.v[j]) + eps);
     }
     store_vec<V>(m + i * V, mi);
     store_vec<V>(v + i * V, vi);
@@ -46,7 +46,7 @@ template <class T>
 void adam_update(Context& ctx, Tensor<T>& param, const Tensor<T>& grad, Tensor<T>& m, Tensor<T>& v,
                  const ops::AdamStep<T>& step) {
   const adam_detail::Update<T> update{param.data(), grad.data(), m.data(), v.data(),
-                                      step.step_size, step.beta1, step.beta2, step.eps};
+                                      step.step_size, step.beta1, step.beta2, step.eps, step.shrink};
   launch_map<T>(ctx, update, static_cast<std::int64_t>(param.numel()),
                 vector_aligned(param.data(), grad.data(), m.data(), v.data()), "adam_update",
                 describe_shapes({{"param", param.shape()}}));

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The user's path after training: train_fer with the regularizers beyond the paper (cosine schedule, shift,
+# random erasing, weight decay, mirror TTA) on a small synthetic image folder, then evaluate on the test folder
+# (with and without TTA) and predict on single images, a folder, and a folder holding one corrupt file.
+#
+#   evaluate_predict.sh <train_fer> <evaluate> <predict> <mien_itest_tool> <work folder>
+set -euo pipefail
+train_fer=$1 evaluate=$2 predict=$3 tool=$4 work=$5
+rm -rf "$work"
+mkdir -p "$work"
+export OMP_NUM_THREADS=2
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+"$tool" make-images "$work/data" 24 3 24
+"$train_fer" --data "$work/data" --out "$work/run" --input-size 16 --batch 8 --epochs 3 --threads 2 --seed 4 \
+  --no-progress --attention-images 1 --lr 1e-3 --lr-schedule cosine --shift 0.1 --erase 0.5 --weight-decay 0.01 \
+  --tta >"$work/train.log" 2>&1 || { cat "$work/train.log" >&2; fail "train_fer exited with $?"; }
+grep -q "test results (best checkpoint, epoch [0-9]*, mirror TTA)" "$work/train.log" || fail "no TTA test results"
+grep -q '"weight_decay": 0.01' "$work/run/config.json" || fail "config.json lacks the weight decay"
+grep -q '"lr_schedule": "cosine"' "$work/run/config.json" || fail "config.json lacks the schedule"
+# Cosine over 3 epochs: the logged rates fall (epoch 1 at the base rate, then 0.75 and 0.25 of it, over time decay).
+awk -F, 'NR > 1 { if (NR > 2 && $6 >= last) bad = 1; last = $6 } END { exit bad }' "$work/run/epochs.csv" ||
+  fail "the cosine schedule's learning rate did not fall: $(cut -d, -f6 "$work/run/epochs.csv" | tr '\n' ' ')"
+
+# evaluate: plain and with TTA; both see every test image (7 classes x 3).
+"$evaluate" --checkpoint "$work/run/best.ckpt" --data "$work/data" --out "$work/eval" >"$work/eval.log" 2>&1 ||
+  { cat "$work/eval.log" >&2; fail "evaluate exited with $?"; }
+grep -q "over 21 samples" "$work/eval.log" || fail "evaluate did not report 21 test samples"
+[[ -s $work/eval/metrics.json && -s $work/eval/confusion.csv ]] || fail "evaluate --out wrote no metrics"
+"$evaluate" --checkpoint "$work/run/best.ckpt" --data "$work/data" --tta >"$work/eval_tta.log" 2>&1 ||
+  fail "evaluate --tta exited with $?"
+grep -q "mirror TTA" "$work/eval_tta.log" || fail "evaluate --tta did not say it used TTA"
+
+# predict: a folder as JSON, with and without TTA: one result per image, each with 7 probabilities.
+images=$(find "$work/data/test" -type f | wc -l)
+for flags in "" "--tta"; do
+  # shellcheck disable=SC2086
+  "$predict" --checkpoint "$work/run/best.ckpt" --json $flags "$work/data/test" >"$work/predict.json" ||
+    fail "predict $flags exited with $?"
+  [[ $(grep -c '"emotion"' "$work/predict.json") -eq $images ]] || fail "predict $flags: not one result per image"
+  [[ $(grep -c '"neutral": ' "$work/predict.json") -eq $images ]] || fail "predict $flags: probabilities missing"
+done
+# The table form: a header and one row per image.
+one=$(find "$work/data/test" -type f | head -n 1)
+[[ $("$predict" --checkpoint "$work/run/best.ckpt" "$one" | wc -l) -eq 2 ]] || fail "predict table: header + 1 row"
+# A corrupt image among good ones: the good ones are still classified, the bad one named, the exit status 1.
+mkdir -p "$work/mixed"
+cp "$one" "$work/mixed/good.png"
+printf 'not an image' >"$work/mixed/broken.png"
+status=0
+"$predict" --checkpoint "$work/run/best.ckpt" "$work/mixed" >"$work/mixed.out" 2>"$work/mixed.err" || status=$?
+[[ $status -eq 1 ]] || fail "predict on a corrupt image exited with $status, not 1"
+grep -q "good.png" "$work/mixed.out" || fail "the good image was not classified"
+grep -q "skipped: .*broken.png" "$work/mixed.err" || fail "the corrupt image was not named: $(cat "$work/mixed.err")"
+echo "PASS: trained with cosine/shift/erase/weight decay/TTA; evaluate and predict (plain, TTA, corrupt input)"
