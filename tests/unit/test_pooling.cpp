@@ -1,6 +1,7 @@
 // Max pooling and global average pooling: hand-worked values (ties included), gradients, argument checks.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <vector>
 
 #include "mien/layers/pooling.hpp"
@@ -34,6 +35,40 @@ TEST_CASE("maxpool2d: 2x2 windows on a 4x5 map, ties routed to the first maximum
                                               0,  0,  20, 0, 0,  //
                                               30, 0,  40, 0, 0,  //
                                               0,  0,  0,  0, 0});
+}
+
+TEST_CASE("maxpool2d 2x2 matches the definition on odd extents with ties, writing every input gradient",
+          "[pooling][op]") {
+  Context ctx;
+  for (const Shape& shape : {Shape{2, 3, 7, 9}, Shape{1, 2, 6, 8}, Shape{3, 1, 5, 2}}) {
+    INFO("shape " << shape);
+    // Values on a coarse grid, so that windows often hold tied maxima.
+    Tensor<double> x = random_tensor(shape, 31);
+    for (std::size_t i = 0; i < x.numel(); ++i) x[i] = std::floor(x[i] * 2.0);
+    Tensor<double> y;
+    ops::maxpool2d_forward(ctx, x, 2, y);
+    const Tensor<double> dy = random_tensor(y.shape(), 32);
+    Tensor<double> dx(shape);
+    for (std::size_t i = 0; i < dx.numel(); ++i) dx[i] = std::nan("");  // stale contents must all be overwritten
+    ops::maxpool2d_backward(ctx, x, y, dy, 2, dx);
+
+    const std::int64_t h = shape.h(), w = shape.w(), oh_n = h / 2, ow_n = w / 2;
+    std::vector<double> want(x.numel(), 0.0);
+    for (std::int64_t p = 0; p < shape.n() * shape.c(); ++p)
+      for (std::int64_t oh = 0; oh < oh_n; ++oh)
+        for (std::int64_t ow = 0; ow < ow_n; ++ow) {
+          std::int64_t best = p * h * w + 2 * oh * w + 2 * ow;  // first maximum in row-major order
+          for (int i = 0; i < 2; ++i)
+            for (int j = 0; j < 2; ++j) {
+              const std::int64_t at = p * h * w + (2 * oh + i) * w + 2 * ow + j;
+              if (x[at] > x[best]) best = at;
+            }
+          const std::int64_t o = p * oh_n * ow_n + oh * ow_n + ow;
+          REQUIRE(y[o] == x[best]);
+          want[best] = dy[o];
+        }
+    CHECK(dx.to_vector() == want);
+  }
 }
 
 TEST_CASE("global_avgpool averages each plane and spreads the gradient evenly", "[pooling][op]") {

@@ -1,6 +1,9 @@
 #pragma once
 // CPU max pooling (square window, stride = window, floored extents) and global average pooling. Each
-// (image, channel) plane is independent, so planes are split over threads.
+// (image, channel) plane is independent, so planes are split over threads. The paper network pools 2×2 only, and
+// pooling is memory-bound, so 2×2 has its own branch-free loops that the compiler vectorizes, and its backward
+// writes every input gradient once instead of zeroing the whole tensor first; other windows take a generic loop.
+#include <algorithm>
 #include <cstdint>
 
 #include "mien/core/context.hpp"
@@ -10,10 +13,49 @@
 
 namespace mien::cpu {
 
+namespace pool2x2 {
+
+// One output row from input rows r0 and r1 (the window's two rows).
+template <class T>
+inline void forward_row(const T* r0, const T* r1, T* out, std::int64_t width_out) {
+  for (std::int64_t ow = 0; ow < width_out; ++ow)
+    out[ow] = std::max(std::max(r0[2 * ow], r0[2 * ow + 1]), std::max(r1[2 * ow], r1[2 * ow + 1]));
+}
+
+// The input gradients of one window row pair: dy goes to the first position, in row-major order, that holds the
+// maximum (as the generic loop routes it), zero to the other three.
+template <class T>
+inline void backward_row(const T* r0, const T* r1, const T* out, const T* grad_out, T* g0, T* g1,
+                         std::int64_t width_out) {
+  for (std::int64_t ow = 0; ow < width_out; ++ow) {
+    const T m = out[ow], g = grad_out[ow];
+    const T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+    const bool at_a = a == m, at_b = !at_a && b == m, at_c = !at_a && !at_b && c == m;
+    const bool at_d = !at_a && !at_b && !at_c && d == m;
+    g0[2 * ow] = at_a ? g : T(0);
+    g0[2 * ow + 1] = at_b ? g : T(0);
+    g1[2 * ow] = at_c ? g : T(0);
+    g1[2 * ow + 1] = at_d ? g : T(0);
+  }
+}
+
+}  // namespace pool2x2
+
 template <class T>
 void maxpool2d_forward(Context& /*ctx*/, const Tensor<T>& x, int window, Tensor<T>& y) {
   const Shape &xs = x.shape(), &ys = y.shape();
   const std::int64_t planes = xs.n() * xs.c();
+  if (window == 2) {
+    parallel_chunks(planes, xs.h() * xs.w(), [&](int, std::int64_t first, std::int64_t last) {
+      for (std::int64_t p = first; p < last; ++p) {
+        const T* in = x.data() + p * xs.h() * xs.w();
+        T* out = y.data() + p * ys.h() * ys.w();
+        for (std::int64_t oh = 0; oh < ys.h(); ++oh)
+          pool2x2::forward_row(in + 2 * oh * xs.w(), in + (2 * oh + 1) * xs.w(), out + oh * ys.w(), ys.w());
+      }
+    });
+    return;
+  }
   parallel_chunks(planes, xs.h() * xs.w(), [&](int, std::int64_t first, std::int64_t last) {
     for (std::int64_t p = first; p < last; ++p) {
       const T* in = x.data() + p * xs.h() * xs.w();
@@ -38,6 +80,26 @@ void maxpool2d_backward(Context& /*ctx*/, const Tensor<T>& x, const Tensor<T>& y
                         Tensor<T>& dx) {
   const Shape &xs = x.shape(), &ys = y.shape();
   const std::int64_t planes = xs.n() * xs.c();
+  if (window == 2) {
+    parallel_chunks(planes, xs.h() * xs.w(), [&](int, std::int64_t first, std::int64_t last) {
+      for (std::int64_t p = first; p < last; ++p) {
+        const T* in = x.data() + p * xs.h() * xs.w();
+        T* grad_in = dx.data() + p * xs.h() * xs.w();
+        const T* out = y.data() + p * ys.h() * ys.w();
+        const T* grad_out = dy.data() + p * ys.h() * ys.w();
+        for (std::int64_t oh = 0; oh < ys.h(); ++oh) {
+          const std::int64_t r0 = 2 * oh * xs.w(), r1 = r0 + xs.w();
+          pool2x2::backward_row(in + r0, in + r1, out + oh * ys.w(), grad_out + oh * ys.w(), grad_in + r0,
+                                grad_in + r1, ys.w());
+          // An odd width's last column is cut off by the floored extent: no gradient.
+          if (xs.w() > 2 * ys.w()) grad_in[r0 + xs.w() - 1] = grad_in[r1 + xs.w() - 1] = T(0);
+        }
+        // Likewise an odd height's last row.
+        if (xs.h() > 2 * ys.h()) std::fill(grad_in + (xs.h() - 1) * xs.w(), grad_in + xs.h() * xs.w(), T(0));
+      }
+    });
+    return;
+  }
   // Rows and columns cut off by the floored output extents get no gradient.
   dx.set_zero();
   parallel_chunks(planes, xs.h() * xs.w(), [&](int, std::int64_t first, std::int64_t last) {
