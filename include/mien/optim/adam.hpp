@@ -8,7 +8,7 @@
 // weight_decay (0 by default, not in the paper) adds decoupled weight decay as in AdamW (Loshchilov & Hutter,
 // "Decoupled Weight Decay Regularization", ICLR 2019), in PyTorch's form: each step first multiplies a weight by
 // 1 - lr · weight_decay. It applies to weight matrices and filters (parameters of rank 2 or more), not to biases
-// or batch-norm scales and shifts, whose shrinking regularizes nothing useful.
+// or batch-norm scales and shifts (the usual choice: those set scales and offsets, not feature detectors).
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
