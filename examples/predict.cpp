@@ -81,14 +81,10 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < host.numel(); ++i)
         host[i] = (image.pixels[i] / 255.0f - info.pixel_mean) / info.pixel_stddev;
       const mien::Tensor<std::int32_t> dummy_label = mien::Tensor<std::int32_t>::zeros(mien::Shape{1}, ctx.device());
-      softmax.forward(ctx, model->forward(ctx, host.to(ctx.device()), mien::Mode::infer), dummy_label);
+      mien::Tensor<float> x = host.to(ctx.device());
+      softmax.forward(ctx, model->forward(ctx, x, mien::Mode::infer), dummy_label);
       std::vector<float> p = softmax.probs().to_vector();
-      if (tta) {
-        mien::mirror_images(host);
-        softmax.forward(ctx, model->forward(ctx, host.to(ctx.device()), mien::Mode::infer), dummy_label);
-        const std::vector<float> mirrored = softmax.probs().to_vector();
-        for (std::size_t c = 0; c < p.size(); ++c) p[c] = 0.5f * (p[c] + mirrored[c]);
-      }
+      if (tta) mien::average_with_mirror_images(ctx, *model, host, x, dummy_label, softmax, p);
       const std::size_t best = static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin());
       if (json) {
         nlohmann::json probs;

@@ -61,6 +61,19 @@ inline void mirror_images(Tensor<float>& images) {
   for (std::int64_t r = 0; r < rows; ++r) std::reverse(data + r * width, data + (r + 1) * width);
 }
 
+// Mirror test-time augmentation: averages `probs`, the model's class probabilities for the host batch `images`
+// (inference mode), with those of the batch's mirror images. Mirrors `images` in place; `x` is the buffer of its
+// device copy, `labels` any labels of the batch on the device (only the probabilities are used).
+inline void average_with_mirror_images(Context& ctx, PaperNet<float>& model, Tensor<float>& images, Tensor<float>& x,
+                                       const Tensor<std::int32_t>& labels, SoftmaxCrossEntropy<float>& softmax,
+                                       std::vector<float>& probs) {
+  mirror_images(images);
+  x.copy_from(images);
+  softmax.forward(ctx, model.forward(ctx, x, Mode::infer), labels);
+  const std::vector<float> mirrored = softmax.probs().to_vector();
+  for (std::size_t i = 0; i < probs.size(); ++i) probs[i] = 0.5f * (probs[i] + mirrored[i]);
+}
+
 // Evaluates the model on every batch of a loader in inference mode. With mirror_tta (test-time augmentation),
 // each image's class probabilities are the mean of the image's and its mirror image's; the loss is then the
 // cross-entropy of that mean.
@@ -74,6 +87,7 @@ inline EvaluationReport evaluate(Context& ctx, PaperNet<float>& model, BatchLoad
   Tensor<std::int32_t> y(Shape{0}, ctx.device());
   double loss_sum = 0;
   std::int64_t seen = 0;
+  const std::size_t k = class_names.size();
   loader.start_epoch(0);
   while (loader.next(batch)) {
     x.copy_from(batch.images);
@@ -81,18 +95,12 @@ inline EvaluationReport evaluate(Context& ctx, PaperNet<float>& model, BatchLoad
     float loss = loss_fn.forward(ctx, model.forward(ctx, x, Mode::infer), y);
     std::vector<float> probs = loss_fn.probs().to_vector();
     if (mirror_tta) {
-      mirror_images(batch.images);
-      x.copy_from(batch.images);
-      loss_fn.forward(ctx, model.forward(ctx, x, Mode::infer), y);
-      const std::vector<float> mirrored = loss_fn.probs().to_vector();
-      const std::size_t k = class_names.size();
+      average_with_mirror_images(ctx, model, batch.images, x, y, loss_fn, probs);
       double nll = 0;
-      for (std::size_t i = 0; i < probs.size(); ++i) probs[i] = 0.5f * (probs[i] + mirrored[i]);
       for (std::size_t i = 0; i < batch.size(); ++i)
         nll -= std::log(std::max(1e-30, static_cast<double>(probs[i * k + static_cast<std::size_t>(batch.labels[i])])));
       loss = static_cast<float>(nll / static_cast<double>(std::max<std::size_t>(1, batch.size())));
     }
-    const std::size_t k = class_names.size();
     for (std::size_t i = 0; i < batch.size(); ++i) {
       std::size_t best = 0;
       for (std::size_t c = 1; c < k; ++c)
