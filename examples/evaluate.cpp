@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   std::string checkpoint, data_path, out, device = "cpu", split_name = "official", part = "test", on_bad_image = "fail";
   std::uint64_t seed = 1;
   double val_fraction = 0.1;
+  int tta_shift = 0;
   bool drop_duplicates = false, tta = false;
   CLI::App app{"Evaluate a trained mien checkpoint on a data set (the paper's Tables 4 and 5)."};
   app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer")->required()->check(CLI::ExistingFile);
@@ -31,6 +32,8 @@ int main(int argc, char** argv) {
   app.add_option("--val-fraction", val_fraction, "as used in training")->capture_default_str();
   app.add_flag("--drop-duplicates", drop_duplicates, "leave out images that also occur in train");
   app.add_flag("--tta", tta, "average each image's and its mirror image's probabilities (test-time augmentation)");
+  app.add_option("--tta-shift", tta_shift, "also average over the image moved by this many pixels left, right, up "
+                 "and down (0: off)")->check(CLI::NonNegativeNumber);
   app.add_option("--on-bad-image", on_bad_image, "fail or skip")->check(CLI::IsMember({"fail", "skip"}));
   try {
     app.parse(argc, argv);
@@ -60,9 +63,10 @@ int main(int argc, char** argv) {
     opts.mean = info.pixel_mean;
     opts.stddev = info.pixel_stddev;
     mien::BatchLoader loader(data, part == "test" ? split.test : split.val, opts);
-    const mien::EvaluationReport report = mien::evaluate(ctx, *model, loader, info.class_names, nullptr, tta);
+    const mien::TestTimeAugmentation views{tta, tta_shift};
+    const mien::EvaluationReport report = mien::evaluate(ctx, *model, loader, info.class_names, nullptr, views);
     std::printf("%s (%s split, %s part%s)\n%s", checkpoint.c_str(), split_name.c_str(), part.c_str(),
-                tta ? ", mirror TTA" : "", report.table().c_str());
+                views.enabled() ? (", " + views.describe()).c_str() : "", report.table().c_str());
     if (!out.empty()) {
       fs::create_directories(out);
       std::ofstream(fs::path(out) / "metrics.json") << report.to_json().dump(2) << "\n";

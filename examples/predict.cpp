@@ -42,12 +42,15 @@ int main(int argc, char** argv) {
   std::string checkpoint, device = "cpu";
   std::vector<std::string> inputs;
   bool json = false, tta = false;
+  int tta_shift = 0;
   CLI::App app{"Classify the facial emotion of images with a trained mien checkpoint."};
   app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer")->required()->check(CLI::ExistingFile);
   app.add_option("inputs", inputs, "image files or folders")->required();
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   app.add_flag("--json", json, "print JSON instead of a table");
   app.add_flag("--tta", tta, "average the image's and its mirror image's probabilities (test-time augmentation)");
+  app.add_option("--tta-shift", tta_shift, "also average over the image moved by this many pixels left, right, up "
+                 "and down (0: off)")->check(CLI::NonNegativeNumber);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -58,6 +61,7 @@ int main(int argc, char** argv) {
     auto [model, info] = mien::load_model(ctx, checkpoint);
     const int size = static_cast<int>(info.config.input_size);
     const std::vector<fs::path> files = collect_images(inputs);
+    const mien::TestTimeAugmentation views{tta, tta_shift};
     if (files.empty()) throw mien::InvalidArgument("no images found in the given inputs");
 
     nlohmann::json results = nlohmann::json::array();
@@ -81,10 +85,8 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < host.numel(); ++i)
         host[i] = (image.pixels[i] / 255.0f - info.pixel_mean) / info.pixel_stddev;
       const mien::Tensor<std::int32_t> dummy_label = mien::Tensor<std::int32_t>::zeros(mien::Shape{1}, ctx.device());
-      mien::Tensor<float> x = host.to(ctx.device());
-      softmax.forward(ctx, model->forward(ctx, x, mien::Mode::infer), dummy_label);
-      std::vector<float> p = softmax.probs().to_vector();
-      if (tta) mien::average_with_mirror_images(ctx, *model, host, x, dummy_label, softmax, p);
+      mien::Tensor<float> x(mien::Shape{0}, ctx.device());
+      const std::vector<float> p = mien::probabilities_over_views(ctx, *model, host, x, dummy_label, softmax, views);
       const std::size_t best = static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin());
       if (json) {
         nlohmann::json probs;

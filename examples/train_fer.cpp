@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 struct Flags {
   std::string data, out = "runs/latest", resume, device = "cpu", split = "official", attention = "per_channel";
   std::string lr_schedule = "none", on_bad_image = "fail";
-  int input_size = 128, epochs = 80, threads = 0, early_stopping = 0, attention_images = 8;
+  int input_size = 128, epochs = 80, threads = 0, early_stopping = 0, attention_images = 8, tta_shift = 0;
   std::int64_t batch = 32, max_train = 0, max_batches = 0;
   double lr = 1e-4, decay = 1e-6, weight_decay = 0, dropout = 0.5, val_fraction = 0.1, label_smoothing = 0;
   double rotation = 15, scale_min = 0.9, scale_max = 1.1, flip = 0.5, shift = 0, erase = 0;
@@ -122,7 +122,7 @@ static int train(const Flags& f) {
                            {"weight_decay", f.weight_decay},
                            {"augment", f.augment},     {"rotation", f.rotation}, {"scale", {f.scale_min, f.scale_max}},
                            {"flip", f.flip},           {"shift", f.shift},       {"erase", f.erase},
-                           {"lr_schedule", f.lr_schedule}, {"tta", f.tta},
+                           {"lr_schedule", f.lr_schedule}, {"tta", f.tta}, {"tta_shift", f.tta_shift},
                            {"early_stopping", f.early_stopping}, {"label_smoothing", f.label_smoothing},
                            {"drop_duplicates", f.drop_duplicates}, {"max_train", f.max_train},
                            {"normalization", {{"mean", info.pixel_mean}, {"stddev", info.pixel_stddev}}},
@@ -146,9 +146,10 @@ static int train(const Flags& f) {
   // Test the best checkpoint, as the paper's tables report.
   if (fs::exists(run_dir / "best.ckpt")) mien::load_training_checkpoint((run_dir / "best.ckpt").string(), model);
   mien::BatchLoader test_loader(data, split.test, eval_opts);
-  const mien::EvaluationReport report = mien::evaluate(ctx, model, test_loader, info.class_names, nullptr, f.tta);
-  std::printf("test results (best checkpoint, epoch %d%s):\n%s", state.best_epoch, f.tta ? ", mirror TTA" : "",
-              report.table().c_str());
+  const mien::TestTimeAugmentation tta{f.tta, f.tta_shift};
+  const mien::EvaluationReport report = mien::evaluate(ctx, model, test_loader, info.class_names, nullptr, tta);
+  std::printf("test results (best checkpoint, epoch %d%s):\n%s", state.best_epoch,
+              tta.enabled() ? (", " + tta.describe()).c_str() : "", report.table().c_str());
   std::ofstream(run_dir / "test_metrics.json") << report.to_json().dump(2) << "\n";
   std::ofstream(run_dir / "confusion.csv") << report.confusion_csv();
   mien::plot_class_metrics(run_dir, report);
@@ -226,6 +227,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_flag("--tta,!--no-tta", f.tta, "test: average each image's and its mirror image's probabilities")
       ->capture_default_str();
+  app.add_option("--tta-shift", f.tta_shift, "test: also average over the image moved by this many pixels left, right, "
+                 "up and down (0: off)")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_flag("--progress,!--no-progress", f.progress, "progress bar")->capture_default_str();
   try {
     app.parse(argc, argv);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The user's path after training: train_fer with the regularizers beyond the paper (cosine schedule, shift,
-# random erasing, weight decay, mirror TTA) on a small synthetic image folder, then evaluate on the test folder
+# random erasing, weight decay, mirror + shift TTA) on a small synthetic image folder, then evaluate on the test folder
 # (with and without TTA) and predict on single images, a folder, and a folder holding one corrupt file.
 #
 #   evaluate_predict.sh <train_fer> <evaluate> <predict> <mien_itest_tool> <work folder>
@@ -17,8 +17,9 @@ fail() {
 "$tool" make-images "$work/data" 24 3 24
 "$train_fer" --data "$work/data" --out "$work/run" --input-size 16 --batch 8 --epochs 3 --threads 2 --seed 4 \
   --no-progress --attention-images 1 --lr 1e-3 --lr-schedule cosine --shift 0.1 --erase 0.5 --weight-decay 0.01 \
-  --tta >"$work/train.log" 2>&1 || { cat "$work/train.log" >&2; fail "train_fer exited with $?"; }
-grep -q "test results (best checkpoint, epoch [0-9]*, mirror TTA)" "$work/train.log" || fail "no TTA test results"
+  --tta --tta-shift 1 >"$work/train.log" 2>&1 || { cat "$work/train.log" >&2; fail "train_fer exited with $?"; }
+grep -q "test results (best checkpoint, epoch [0-9]*, mirror + shift-1 TTA (10 views))" "$work/train.log" ||
+  fail "no TTA test results"
 grep -q '"weight_decay": 0.01' "$work/run/config.json" || fail "config.json lacks the weight decay"
 grep -q '"lr_schedule": "cosine"' "$work/run/config.json" || fail "config.json lacks the schedule"
 # Cosine over 3 epochs: the logged rates fall (epoch 1 at the base rate, then 0.75 and 0.25 of it, over time decay).
@@ -32,11 +33,18 @@ grep -q "over 21 samples" "$work/eval.log" || fail "evaluate did not report 21 t
 [[ -s $work/eval/metrics.json && -s $work/eval/confusion.csv ]] || fail "evaluate --out wrote no metrics"
 "$evaluate" --checkpoint "$work/run/best.ckpt" --data "$work/data" --tta >"$work/eval_tta.log" 2>&1 ||
   fail "evaluate --tta exited with $?"
-grep -q "mirror TTA" "$work/eval_tta.log" || fail "evaluate --tta did not say it used TTA"
+grep -q "mirror TTA (2 views)" "$work/eval_tta.log" || fail "evaluate --tta did not say it used TTA"
+"$evaluate" --checkpoint "$work/run/best.ckpt" --data "$work/data" --tta-shift 2 >"$work/eval_shift.log" 2>&1 ||
+  fail "evaluate --tta-shift exited with $?"
+grep -q "shift-2 TTA (5 views)" "$work/eval_shift.log" || fail "evaluate --tta-shift did not say it used TTA"
+grep -q "over 21 samples" "$work/eval_shift.log" || fail "evaluate --tta-shift did not see every test image"
+"$evaluate" --checkpoint "$work/run/best.ckpt" --data "$work/data" --tta-shift 16 >"$work/eval_big.log" 2>&1 &&
+  fail "evaluate accepted a shift as large as the 16-pixel image"
+grep -q "shift must be in \[0, image side)" "$work/eval_big.log" || fail "no clear error for a shift too large"
 
 # predict: a folder as JSON, with and without TTA: one result per image, each with 7 probabilities.
 images=$(find "$work/data/test" -type f | wc -l)
-for flags in "" "--tta"; do
+for flags in "" "--tta" "--tta --tta-shift 1"; do
   # shellcheck disable=SC2086
   "$predict" --checkpoint "$work/run/best.ckpt" --json $flags "$work/data/test" >"$work/predict.json" ||
     fail "predict $flags exited with $?"

@@ -24,6 +24,7 @@
 #include "mien/train/checkpointing.hpp"
 #include "mien/train/interrupt.hpp"
 #include "mien/train/metrics.hpp"
+#include "mien/train/test_time_augmentation.hpp"
 
 namespace mien {
 
@@ -53,33 +54,13 @@ inline double cosine_lr_scale(int epoch, int epochs) {
   return 0.5 * (1.0 + std::cos(pi * static_cast<double>(epoch - 1) / static_cast<double>(std::max(1, epochs))));
 }
 
-// Mirrors every image of an [N, C, H, W] host batch left to right, in place.
-inline void mirror_images(Tensor<float>& images) {
-  const std::int64_t width = images.shape()[3];
-  const std::int64_t rows = static_cast<std::int64_t>(images.numel()) / std::max<std::int64_t>(1, width);
-  float* data = images.data();
-  for (std::int64_t r = 0; r < rows; ++r) std::reverse(data + r * width, data + (r + 1) * width);
-}
-
-// Mirror test-time augmentation: averages `probs`, the model's class probabilities for the host batch `images`
-// (inference mode), with those of the batch's mirror images. Mirrors `images` in place; `x` is the buffer of its
-// device copy, `labels` any labels of the batch on the device (only the probabilities are used).
-inline void average_with_mirror_images(Context& ctx, PaperNet<float>& model, Tensor<float>& images, Tensor<float>& x,
-                                       const Tensor<std::int32_t>& labels, SoftmaxCrossEntropy<float>& softmax,
-                                       std::vector<float>& probs) {
-  mirror_images(images);
-  x.copy_from(images);
-  softmax.forward(ctx, model.forward(ctx, x, Mode::infer), labels);
-  const std::vector<float> mirrored = softmax.probs().to_vector();
-  for (std::size_t i = 0; i < probs.size(); ++i) probs[i] = 0.5f * (probs[i] + mirrored[i]);
-}
-
-// Evaluates the model on every batch of a loader in inference mode. With mirror_tta (test-time augmentation),
-// each image's class probabilities are the mean of the image's and its mirror image's; the loss is then the
+// Evaluates the model on every batch of a loader in inference mode. With test-time augmentation, each image's
+// class probabilities are the mean over its views (test_time_augmentation.hpp); the loss is then the
 // cross-entropy of that mean.
 inline EvaluationReport evaluate(Context& ctx, PaperNet<float>& model, BatchLoader& loader,
                                  const std::vector<std::string>& class_names,
-                                 std::vector<std::vector<float>>* probabilities = nullptr, bool mirror_tta = false) {
+                                 std::vector<std::vector<float>>* probabilities = nullptr,
+                                 const TestTimeAugmentation& tta = {}) {
   SoftmaxCrossEntropy<float> loss_fn;
   ConfusionMatrix confusion(class_names);
   Batch batch;
@@ -90,16 +71,19 @@ inline EvaluationReport evaluate(Context& ctx, PaperNet<float>& model, BatchLoad
   const std::size_t k = class_names.size();
   loader.start_epoch(0);
   while (loader.next(batch)) {
-    x.copy_from(batch.images);
     y.copy_from(batch.labels);
-    float loss = loss_fn.forward(ctx, model.forward(ctx, x, Mode::infer), y);
-    std::vector<float> probs = loss_fn.probs().to_vector();
-    if (mirror_tta) {
-      average_with_mirror_images(ctx, model, batch.images, x, y, loss_fn, probs);
+    float loss = 0;
+    std::vector<float> probs;
+    if (tta.enabled()) {
+      probs = probabilities_over_views(ctx, model, batch.images, x, y, loss_fn, tta);
       double nll = 0;
       for (std::size_t i = 0; i < batch.size(); ++i)
         nll -= std::log(std::max(1e-30, static_cast<double>(probs[i * k + static_cast<std::size_t>(batch.labels[i])])));
       loss = static_cast<float>(nll / static_cast<double>(std::max<std::size_t>(1, batch.size())));
+    } else {
+      x.copy_from(batch.images);
+      loss = loss_fn.forward(ctx, model.forward(ctx, x, Mode::infer), y);
+      probs = loss_fn.probs().to_vector();
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
       std::size_t best = 0;
