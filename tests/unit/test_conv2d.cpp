@@ -119,15 +119,17 @@ TEST_CASE("conv2d forward and both backwards match the direct definition", "[con
   Context ctx;
   // Shapes that take every path: large maps cut into bands of rows (28x28 in two, 40x33 in three uneven ones),
   // small maps grouped several images per GEMM with a short last group (7x6), a 1x1 kernel, a kernel wider
-  // than the map, batches split over threads, and both Winograd layouts (channels-last on a small map with 64+
-  // channels, rows on maps of 32x32 or more) on odd extents, with tiles hanging over the right and bottom edges.
+  // than the map, batches split over threads, both Winograd 3x3 layouts (channels-last on a small map with 64+
+  // channels, rows on maps of 32x32 or more) and the Winograd 5x5 forward pass (8+ channels, 16x16 to 31x32) on odd
+  // extents, with tiles hanging over the right and bottom edges.
   struct Case {
     std::int64_t n, c, h, w, k_out;
     int k;
   };
   const std::vector<Case> cases{{3, 2, 28, 28, 3, 3}, {2, 2, 40, 33, 3, 5}, {5, 3, 7, 6, 4, 5}, {9, 2, 7, 6, 3, 3},
                                 {2, 3, 5, 4, 2, 1},   {2, 2, 3, 2, 3, 7},   {40, 4, 6, 6, 8, 3},
-                                {3, 64, 5, 7, 65, 3}, {1, 64, 33, 32, 64, 3}, {2, 8, 33, 35, 9, 3}};
+                                {3, 64, 5, 7, 65, 3}, {1, 64, 33, 32, 64, 3}, {2, 8, 33, 35, 9, 3},
+                                {3, 8, 17, 18, 9, 5}, {1, 9, 20, 31, 8, 5}};
   for (const Case& cs : cases) {
     CAPTURE(cs.n, cs.c, cs.h, cs.w, cs.k_out, cs.k);
     const Tensor<double> x = random_tensor(Shape{cs.n, cs.c, cs.h, cs.w}, 11);
@@ -171,7 +173,7 @@ TEST_CASE("conv2d_forward in float agrees with double", "[conv2d][op]") {
   CHECK(err / scale < 1e-5);
 }
 
-TEST_CASE("conv2d's Winograd path agrees with im2col in float, and is taken only where it pays", "[conv2d][op]") {
+TEST_CASE("conv2d's Winograd paths agree with im2col in float, and are taken only where they pay", "[conv2d][op]") {
   using cpu::winograd::applies;
   using Pass = cpu::winograd::Pass;
   const Shape residual_128{32, 128, 32, 32}, residual_48{32, 128, 12, 12}, filters{128, 128, 3, 3};
@@ -185,6 +187,15 @@ TEST_CASE("conv2d's Winograd path agrees with im2col in float, and is taken only
   CHECK(applies(residual_48, filters, Pass::forward));  // residual convs, 48x48: channels-last, no filter gradient
   CHECK(applies(residual_48, filters, Pass::backward_data));
   CHECK_FALSE(applies(residual_48, filters, Pass::backward_filter));
+  // 5x5: the forward pass of the 48x48 network's second stream convolution only.
+  const Shape stream_48{32, 32, 24, 24}, filters_5x5{64, 32, 5, 5};
+  CHECK(cpu::winograd5::applies(stream_48, filters_5x5, Pass::forward));
+  CHECK_FALSE(cpu::winograd5::applies(stream_48, filters_5x5, Pass::backward_data));
+  CHECK_FALSE(cpu::winograd5::applies(stream_48, filters_5x5, Pass::backward_filter));
+  CHECK_FALSE(cpu::winograd5::applies(stream_48, Shape{64, 32, 3, 3}, Pass::forward));
+  CHECK_FALSE(cpu::winograd5::applies(Shape{32, 32, 64, 64}, filters_5x5, Pass::forward));  // 128x128 network
+  CHECK_FALSE(cpu::winograd5::applies(Shape{32, 1, 48, 48}, Shape{32, 1, 5, 5}, Pass::forward));  // one channel
+  CHECK_FALSE(cpu::winograd5::applies(Shape{32, 32, 12, 12}, filters_5x5, Pass::forward));
 
   const auto to_float = [](const Tensor<double>& d) {
     Tensor<float> f(d.shape());
@@ -226,6 +237,19 @@ TEST_CASE("conv2d's Winograd path agrees with im2col in float, and is taken only
     CHECK(rel(y[0], y[1]) > 0);
     CHECK(rel(dx[0], dx[1]) > 0);
     CHECK((rel(dw[0], dw[1]) > 0) == applies(xs, w.shape(), Pass::backward_filter));
+  }
+  // The 5x5 forward pass (points 0, ±1, ±2: more rounding than 3x3's; seen: about 4e-6 with 32 channels).
+  {
+    const Tensor<float> x = to_float(random_tensor(Shape{3, 32, 24, 25}, 35));
+    const Tensor<float> w = to_float(random_tensor(Shape{64, 32, 5, 5}, 36, 0.1));
+    const Tensor<float> b = to_float(random_tensor(Shape{64}, 37));
+    Context winograd_ctx, im2col_ctx;
+    im2col_ctx.set_cpu_conv(CpuConv::im2col);
+    Tensor<float> y[2];
+    ops::conv2d_forward(winograd_ctx, x, w, b, y[0]);
+    ops::conv2d_forward(im2col_ctx, x, w, b, y[1]);
+    CHECK(rel(y[0], y[1]) < 2e-5);
+    CHECK(rel(y[0], y[1]) > 0);
   }
 }
 

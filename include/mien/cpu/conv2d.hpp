@@ -17,7 +17,8 @@
 // Eigen threads the GEMMs instead.
 //
 // 3×3 convolutions with enough channels take the Winograd path instead, pass by pass where it measured faster
-// (cpu/conv2d_winograd.hpp), unless the context asks for im2col (Context::set_cpu_conv).
+// (cpu/conv2d_winograd.hpp), and so does the forward pass of 5×5 ones (cpu/conv2d_winograd_5x5.hpp), unless the
+// context asks for im2col (Context::set_cpu_conv).
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "mien/core/context.hpp"
 #include "mien/core/tensor.hpp"
 #include "mien/cpu/conv2d_winograd.hpp"
+#include "mien/cpu/conv2d_winograd_5x5.hpp"
 #include "mien/cpu/eigen.hpp"
 #include "mien/cpu/parallel.hpp"
 
@@ -178,6 +180,8 @@ void conv2d_forward(Context& ctx, const Tensor<T>& x, const Tensor<T>& w, const 
   const Geometry g(x.shape(), w.shape());
   if (y.numel() == 0) return;
   if (use_winograd(ctx, x.shape(), w.shape(), winograd::Pass::forward)) return winograd::forward(x, w, b, y);
+  if (ctx.cpu_conv() == CpuConv::automatic && winograd5::applies(x.shape(), w.shape(), winograd::Pass::forward))
+    return winograd5::forward(x, w, b, y);
   const auto weights = as_matrix(w.data(), g.k_out, g.patch());
   const auto bias = as_matrix(b.data(), g.k_out, 1).col(0);
   parallel_chunks(g.n, g.k_out * g.patch() * g.hw(), [&](int, std::int64_t first, std::int64_t last) {

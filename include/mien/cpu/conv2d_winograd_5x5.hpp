@@ -1,0 +1,195 @@
+#pragma once
+// CPU 5×5 convolution (stride 1, "same" padding) by Winograd's minimal filtering F(2×2, 5×5): a 2×2 block of outputs
+// from a 6×6 block of inputs with 36 multiplications per channel pair instead of 100. The interpolation points are
+// 0, ±1, ±2 and ∞ (Lavin & Gray, CVPR 2016, section 4; matrices derived by the Toom-Cook construction and checked
+// exactly):
+//   Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   G  = [¼ 0 0 0 0; -⅙ -⅙ -⅙ -⅙ -⅙; -⅙ ⅙ -⅙ ⅙ -⅙; 1/24 1/12 ⅙ ⅓ ⅔; 1/24 -1/12 ⅙ -⅓ ⅔; 0 0 0 0 1]
+//   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 1]
+// Forward only, as the 3×3 path's forward (conv2d_winograd.hpp) with 36 positions ξ instead of 16, in its rows
+// layout (V and M are [36][channels][tiles]); tile (i, j) reads input rows 2i - 2 .. 2i + 3 and columns
+// 2j - 2 .. 2j + 3. It serves the second 5×5 stream convolution of the 48×48 network (32 → 64 channels on 24×24
+// maps): alone 1.4× faster than im2col, and inference of the whole network 1.08×. Where it is not used, as measured
+// (docs/benchmarks.md): the backward-data pass by the same algorithm ran 0.86× on those maps; on the 128×128
+// network's 64×64 maps the forward pass alone ran 1.2× faster but the network's inference and training steps
+// 0.97× and 0.93× (its 14 MB of V and M per thread, or bands of them, cost more there than they save).
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "mien/core/tensor.hpp"
+#include "mien/cpu/conv2d_winograd.hpp"
+#include "mien/cpu/eigen.hpp"
+#include "mien/cpu/parallel.hpp"
+
+namespace mien::cpu::winograd5 {
+
+using winograd::Pass;
+using winograd::TileGrid;
+
+// Maps from 16×16 up to (not including) 32×32, with 8+ channels in and out.
+constexpr std::int64_t min_pixels = 16 * 16;
+constexpr std::int64_t max_pixels = 32 * 32;
+constexpr std::int64_t min_channels = 8;
+
+inline bool applies(const Shape& x, const Shape& w, Pass pass) {
+  const std::int64_t pixels = x.h() * x.w();
+  return pass == Pass::forward && w[2] == 5 && w[3] == 5 && pixels >= min_pixels && pixels < max_pixels &&
+         std::min(x.c(), w[0]) >= min_channels;
+}
+
+// ---- the small transforms ---------------------------------------------------------------------------------------
+
+// out[s·step] = Σ_t Bᵀ[s][t] d[t·step] for one column of six values.
+template <class T>
+inline void bt6(T d0, T d1, T d2, T d3, T d4, T d5, T* out, std::int64_t step) {
+  out[0] = T(4) * d0 - T(5) * d2 + d4;
+  out[step] = d3 + d4 - T(4) * (d1 + d2);
+  out[2 * step] = d4 - d3 + T(4) * (d1 - d2);
+  out[3 * step] = d4 - d2 + T(2) * (d3 - d1);
+  out[4 * step] = d4 - d2 + T(2) * (d1 - d3);
+  out[5 * step] = T(4) * d1 - T(5) * d3 + d5;
+}
+
+// u[k·step] = Σ_c G[k][c] g[c·gstep] for k < 6: G applied to five values.
+template <class T>
+inline void g5(const T* g, std::int64_t gstep, T* u, std::int64_t step) {
+  const T a = g[0], b = g[gstep], c = g[2 * gstep], d = g[3 * gstep], e = g[4 * gstep];
+  u[0] = a / T(4);
+  u[step] = -(a + b + c + d + e) / T(6);
+  u[2 * step] = -(a - b + c - d + e) / T(6);
+  u[3 * step] = a / T(24) + b / T(12) + c / T(6) + d / T(3) + T(2) * e / T(3);
+  u[4 * step] = a / T(24) - b / T(12) + c / T(6) - d / T(3) + T(2) * e / T(3);
+  u[5 * step] = e;
+}
+
+// Filters w [K, C, 5, 5] → U [36][K][C] (U = G g Gᵀ).
+template <class T>
+std::vector<T> transform_filters(const T* w, std::int64_t k_out, std::int64_t c_in) {
+  const std::int64_t pairs = k_out * c_in;
+  std::vector<T> u(static_cast<std::size_t>(36 * pairs));
+  for (std::int64_t k = 0; k < k_out; ++k) {
+    for (std::int64_t c = 0; c < c_in; ++c) {
+      const T* src = w + (k * c_in + c) * 25;
+      T g[25], t[30], out[36];  // t = G g, 6×5
+      std::copy(src, src + 25, g);
+      for (int col = 0; col < 5; ++col) g5(g + col, 5, t + col, 5);
+      for (int r = 0; r < 6; ++r) g5(t + 5 * r, 1, out + 6 * r, 1);
+      for (int xi = 0; xi < 36; ++xi) u[static_cast<std::size_t>(xi * pairs + k * c_in + c)] = out[xi];
+    }
+  }
+  return u;
+}
+
+// ---- the tile transforms (rows layout) --------------------------------------------------------------------------
+
+// V [36][C][tiles] for `images` images of x [*, C, H, W] starting at `image`.
+template <class T>
+void transform_inputs(const T* x, std::int64_t image, std::int64_t images, std::int64_t c_in, const TileGrid& g,
+                      T* v) {
+  const std::int64_t tiles = images * g.per_image(), stride = c_in * tiles, width = 2 * g.cols + 4;
+  std::vector<T> rows(static_cast<std::size_t>(6 * width)), mixed(static_cast<std::size_t>(6 * width));
+  for (std::int64_t img = 0; img < images; ++img) {
+    for (std::int64_t c = 0; c < c_in; ++c) {
+      const T* plane = x + ((image + img) * c_in + c) * g.h * g.w;
+      for (std::int64_t i = 0; i < g.rows; ++i) {
+        // The tile row's six input rows, zero-padded: rows[r][2 + col] = x[2i - 2 + r][col].
+        std::fill(rows.begin(), rows.end(), T(0));
+        for (int r = 0; r < 6; ++r) {
+          const std::int64_t src = 2 * i - 2 + r;
+          if (src >= 0 && src < g.h) std::copy(plane + src * g.w, plane + (src + 1) * g.w, rows.data() + r * width + 2);
+        }
+        // Bᵀ down the rows, then B across the columns of each tile.
+        const T* d = rows.data();
+        for (std::int64_t e = 0; e < width; ++e)
+          bt6(d[e], d[width + e], d[2 * width + e], d[3 * width + e], d[4 * width + e], d[5 * width + e],
+              mixed.data() + e, width);
+        T* out = v + c * tiles + img * g.per_image() + i * g.cols;
+        for (int r = 0; r < 6; ++r) {
+          const T* q = mixed.data() + r * width;
+          T* o = out + (6 * r) * stride;
+          for (std::int64_t j = 0; j < g.cols; ++j)
+            bt6(q[2 * j], q[2 * j + 1], q[2 * j + 2], q[2 * j + 3], q[2 * j + 4], q[2 * j + 5], o + j, stride);
+        }
+      }
+    }
+  }
+}
+
+// y [*, K, H, W] (+ bias when given) for `images` images starting at `image`, from M [36][K][tiles]: Aᵀ M A.
+template <class T>
+void transform_outputs(const T* m, std::int64_t image, std::int64_t images, std::int64_t k_out, const TileGrid& g,
+                       const T* bias, T* y) {
+  const std::int64_t tiles = images * g.per_image(), stride = k_out * tiles;
+  std::vector<T> cols(static_cast<std::size_t>(12 * g.cols)), out(static_cast<std::size_t>(4 * g.cols));
+  for (std::int64_t img = 0; img < images; ++img) {
+    for (std::int64_t k = 0; k < k_out; ++k) {
+      T* plane = y + ((image + img) * k_out + k) * g.h * g.w;
+      const T b = bias != nullptr ? bias[k] : T(0);
+      for (std::int64_t i = 0; i < g.rows; ++i) {
+        const T* in = m + k * tiles + img * g.per_image() + i * g.cols;
+        // A across each tile's columns (6 → 2), row by row: cols[2r + s][j].
+        for (int r = 0; r < 6; ++r) {
+          const T* q = in + (6 * r) * stride;
+          T *c0 = cols.data() + (2 * r) * g.cols, *c1 = c0 + g.cols;
+          for (std::int64_t j = 0; j < g.cols; ++j) {
+            const T m1 = q[stride + j], m2 = q[2 * stride + j], m3 = q[3 * stride + j], m4 = q[4 * stride + j];
+            c0[j] = q[j] + m1 + m2 + m3 + m4;
+            c1[j] = m1 - m2 + T(2) * (m3 - m4) + q[5 * stride + j];
+          }
+        }
+        // Aᵀ down the rows (6 → 2): out[2r + s][j] is y[2i + r][2j + s].
+        for (int s = 0; s < 2; ++s) {
+          const T* a[6];
+          for (int r = 0; r < 6; ++r) a[r] = cols.data() + (2 * r + s) * g.cols;
+          T *y0 = out.data() + s * g.cols, *y1 = y0 + 2 * g.cols;
+          for (std::int64_t j = 0; j < g.cols; ++j) {
+            y0[j] = a[0][j] + a[1][j] + a[2][j] + a[3][j] + a[4][j] + b;
+            y1[j] = a[1][j] - a[2][j] + T(2) * (a[3][j] - a[4][j]) + a[5][j] + b;
+          }
+        }
+        for (int r = 0; r < 2 && 2 * i + r < g.h; ++r) {
+          T* dst = plane + (2 * i + r) * g.w;
+          const T *even = out.data() + (2 * r) * g.cols, *odd = even + g.cols;
+          for (std::int64_t j = 0; j < g.w / 2; ++j) {
+            dst[2 * j] = even[j];
+            dst[2 * j + 1] = odd[j];
+          }
+          if (g.w % 2) dst[g.w - 1] = even[g.cols - 1];
+        }
+      }
+    }
+  }
+}
+
+// ---- the forward pass ------------------------------------------------------------------------------------------
+
+// y = conv5x5(x, filters whose transform is u) + bias, x [N, C, H, W], y [N, K, H, W].
+template <class T>
+void convolve(const T* x, const std::vector<T>& u, const T* bias, std::int64_t n, std::int64_t c_in,
+              std::int64_t k_out, std::int64_t h, std::int64_t w, T* y) {
+  const TileGrid grid(h, w);
+  parallel_chunks(n, 25 * c_in * k_out * h * w, [&](int, std::int64_t first, std::int64_t last) {
+    const std::int64_t group = grid.images_per_group(last - first);
+    std::vector<T> v(static_cast<std::size_t>(36 * c_in * group * grid.per_image()));
+    std::vector<T> m(static_cast<std::size_t>(36 * k_out * group * grid.per_image()));
+    for (std::int64_t image = first; image < last; image += group) {
+      const std::int64_t images = std::min(group, last - image), tiles = images * grid.per_image();
+      transform_inputs(x, image, images, c_in, grid, v.data());
+      for (int xi = 0; xi < 36; ++xi)
+        as_matrix(m.data() + xi * k_out * tiles, k_out, tiles).noalias() =
+            as_matrix(u.data() + xi * k_out * c_in, k_out, c_in) * as_matrix(v.data() + xi * c_in * tiles, c_in, tiles);
+      transform_outputs(m.data(), image, images, k_out, grid, bias, y);
+    }
+  });
+}
+
+template <class T>
+void forward(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b, Tensor<T>& y) {
+  const Shape& s = x.shape();
+  const std::int64_t k_out = w.shape()[0];
+  convolve(x.data(), transform_filters(w.data(), k_out, s.c()), b.data(), s.n(), s.c(), k_out, s.h(), s.w(),
+           y.data());
+}
+
+}  // namespace mien::cpu::winograd5
