@@ -1,18 +1,17 @@
 #pragma once
 // CPU 5×5 convolution (stride 1, "same" padding) by Winograd's minimal filtering F(2×2, 5×5): a 2×2 block of outputs
 // from a 6×6 block of inputs with 36 multiplications per channel pair instead of 100. The interpolation points are
-// 0, ±1, ±2 and ∞ (Lavin & Gray, CVPR 2016, section 4; matrices derived by the Toom-Cook construction and checked
-// exactly):
+// 0, ±1, ±2 and ∞ (the Toom-Cook construction that Lavin & Gray, CVPR 2016, use for F(2×2, 3×3); these matrices
+// were derived with it and checked exactly with sympy):
 //   Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 //   G  = [¼ 0 0 0 0; -⅙ -⅙ -⅙ -⅙ -⅙; -⅙ ⅙ -⅙ ⅙ -⅙; 1/24 1/12 ⅙ ⅓ ⅔; 1/24 -1/12 ⅙ -⅓ ⅔; 0 0 0 0 1]
 //   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 1]
 // Forward only, as the 3×3 path's forward (conv2d_winograd.hpp) with 36 positions ξ instead of 16, in its rows
 // layout (V and M are [36][channels][tiles]); tile (i, j) reads input rows 2i - 2 .. 2i + 3 and columns
 // 2j - 2 .. 2j + 3. It serves the second 5×5 stream convolution of the 48×48 network (32 → 64 channels on 24×24
-// maps): alone 1.4× faster than im2col, and inference of the whole network 1.08×. Where it is not used, as measured
-// (docs/benchmarks.md): the backward-data pass by the same algorithm ran 0.86× on those maps; on the 128×128
-// network's 64×64 maps the forward pass alone ran 1.2× faster but the network's inference and training steps
-// 0.97× and 0.93× (its 14 MB of V and M per thread, or bands of them, cost more there than they save).
+// maps): alone 1.4× faster than im2col, and inference of the whole network 1.10×. Where it is not used, as measured
+// (docs/benchmarks.md): the backward-data pass by the same algorithm ran 0.86× on those maps, and on the 128×128
+// network's 64×64 maps the forward pass alone ran 1.2× faster but the network no faster.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
