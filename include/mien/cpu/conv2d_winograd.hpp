@@ -162,6 +162,18 @@ void b_across_tiles(const T* __restrict t, std::int64_t cols, T* __restrict v0, 
   }
 }
 
+// Copies rows first .. first + count - 1 of a plane [H, W] into `rows` (count rows, `width` apart), each moved
+// right by `pad` columns; entries outside the map are zero.
+template <class T>
+void load_padded_rows(const T* plane, const TileGrid& g, std::int64_t first, int count, int pad, std::int64_t width,
+                      std::vector<T>& rows) {
+  std::fill(rows.begin(), rows.end(), T(0));
+  for (int r = 0; r < count; ++r) {
+    const std::int64_t src = first + r;
+    if (src >= 0 && src < g.h) std::copy(plane + src * g.w, plane + (src + 1) * g.w, rows.data() + r * width + pad);
+  }
+}
+
 // V [16][C][tiles] for `images` images of x [*, C, H, W] starting at `image`.
 template <class T>
 void transform_inputs(const T* x, std::int64_t image, std::int64_t images, std::int64_t c_in, const TileGrid& g,
@@ -173,11 +185,7 @@ void transform_inputs(const T* x, std::int64_t image, std::int64_t images, std::
       const T* plane = x + ((image + img) * c_in + c) * g.h * g.w;
       for (std::int64_t i = 0; i < g.rows; ++i) {
         // The tile row's four input rows, zero-padded: rows[r][1 + col] = x[2i - 1 + r][col].
-        std::fill(rows.begin(), rows.end(), T(0));
-        for (int r = 0; r < 4; ++r) {
-          const std::int64_t src = 2 * i - 1 + r;
-          if (src >= 0 && src < g.h) std::copy(plane + src * g.w, plane + (src + 1) * g.w, rows.data() + r * width + 1);
-        }
+        load_padded_rows(plane, g, 2 * i - 1, 4, 1, width, rows);
         // Bᵀ down the rows, then B across the columns of each tile.
         bt_down_rows(rows.data(), width, mixed.data());
         T* out = v + c * tiles + img * g.per_image() + i * g.cols;
@@ -187,6 +195,21 @@ void transform_inputs(const T* x, std::int64_t image, std::int64_t images, std::
         }
       }
     }
+  }
+}
+
+// Writes the outputs of tile row i of 2×2 tiles into an output plane [H, W]: out[2r + s][j] is
+// plane[2i + r][2j + s]; rows and columns past the map's edge are dropped.
+template <class T>
+void store_tile_row(const T* __restrict out, const TileGrid& g, std::int64_t i, T* __restrict plane) {
+  for (int r = 0; r < 2 && 2 * i + r < g.h; ++r) {
+    T* dst = plane + (2 * i + r) * g.w;
+    const T *even = out + (2 * r) * g.cols, *odd = even + g.cols;
+    for (std::int64_t j = 0; j < g.w / 2; ++j) {
+      dst[2 * j] = even[j];
+      dst[2 * j + 1] = odd[j];
+    }
+    if (g.w % 2) dst[g.w - 1] = even[g.cols - 1];
   }
 }
 
@@ -220,15 +243,7 @@ void transform_outputs(const T* m, std::int64_t image, std::int64_t images, std:
             y1[j] = a1[j] - a2[j] - a3[j] + b;
           }
         }
-        for (int r = 0; r < 2 && 2 * i + r < g.h; ++r) {
-          T* dst = plane + (2 * i + r) * g.w;
-          const T *even = out.data() + (2 * r) * g.cols, *odd = even + g.cols;
-          for (std::int64_t j = 0; j < g.w / 2; ++j) {
-            dst[2 * j] = even[j];
-            dst[2 * j + 1] = odd[j];
-          }
-          if (g.w % 2) dst[g.w - 1] = even[g.cols - 1];
-        }
+        store_tile_row(out.data(), g, i, plane);
       }
     }
   }

@@ -82,6 +82,21 @@ std::vector<T> transform_filters(const T* w, std::int64_t k_out, std::int64_t c_
 
 // ---- the tile transforms (rows layout) --------------------------------------------------------------------------
 
+// The two steps of the input transform of a tile row, with __restrict pointers so that they stay vectorized (see
+// conv2d_winograd.hpp). Bᵀ down six rows d[0 .. 5] of n entries each (n apart): t[s·n + e].
+template <class T>
+void bt_down_rows(const T* __restrict d, std::int64_t n, T* __restrict t) {
+  for (std::int64_t e = 0; e < n; ++e)
+    bt6(d[e], d[n + e], d[2 * n + e], d[3 * n + e], d[4 * n + e], d[5 * n + e], t + e, n);
+}
+
+// B across the columns of each of `cols` tiles in one row q: o[s·stride + j] from q[2j .. 2j + 5].
+template <class T>
+void b_across_tiles(const T* __restrict q, std::int64_t cols, T* __restrict o, std::int64_t stride) {
+  for (std::int64_t j = 0; j < cols; ++j)
+    bt6(q[2 * j], q[2 * j + 1], q[2 * j + 2], q[2 * j + 3], q[2 * j + 4], q[2 * j + 5], o + j, stride);
+}
+
 // V [36][C][tiles] for `images` images of x [*, C, H, W] starting at `image`.
 template <class T>
 void transform_inputs(const T* x, std::int64_t image, std::int64_t images, std::int64_t c_in, const TileGrid& g,
@@ -93,23 +108,11 @@ void transform_inputs(const T* x, std::int64_t image, std::int64_t images, std::
       const T* plane = x + ((image + img) * c_in + c) * g.h * g.w;
       for (std::int64_t i = 0; i < g.rows; ++i) {
         // The tile row's six input rows, zero-padded: rows[r][2 + col] = x[2i - 2 + r][col].
-        std::fill(rows.begin(), rows.end(), T(0));
-        for (int r = 0; r < 6; ++r) {
-          const std::int64_t src = 2 * i - 2 + r;
-          if (src >= 0 && src < g.h) std::copy(plane + src * g.w, plane + (src + 1) * g.w, rows.data() + r * width + 2);
-        }
+        winograd::rows::load_padded_rows(plane, g, 2 * i - 2, 6, 2, width, rows);
         // Bᵀ down the rows, then B across the columns of each tile.
-        const T* d = rows.data();
-        for (std::int64_t e = 0; e < width; ++e)
-          bt6(d[e], d[width + e], d[2 * width + e], d[3 * width + e], d[4 * width + e], d[5 * width + e],
-              mixed.data() + e, width);
+        bt_down_rows(rows.data(), width, mixed.data());
         T* out = v + c * tiles + img * g.per_image() + i * g.cols;
-        for (int r = 0; r < 6; ++r) {
-          const T* q = mixed.data() + r * width;
-          T* o = out + (6 * r) * stride;
-          for (std::int64_t j = 0; j < g.cols; ++j)
-            bt6(q[2 * j], q[2 * j + 1], q[2 * j + 2], q[2 * j + 3], q[2 * j + 4], q[2 * j + 5], o + j, stride);
-        }
+        for (int r = 0; r < 6; ++r) b_across_tiles(mixed.data() + r * width, g.cols, out + (6 * r) * stride, stride);
       }
     }
   }
@@ -147,15 +150,7 @@ void transform_outputs(const T* m, std::int64_t image, std::int64_t images, std:
             y1[j] = a[1][j] - a[2][j] + T(2) * (a[3][j] - a[4][j]) + a[5][j] + b;
           }
         }
-        for (int r = 0; r < 2 && 2 * i + r < g.h; ++r) {
-          T* dst = plane + (2 * i + r) * g.w;
-          const T *even = out.data() + (2 * r) * g.cols, *odd = even + g.cols;
-          for (std::int64_t j = 0; j < g.w / 2; ++j) {
-            dst[2 * j] = even[j];
-            dst[2 * j + 1] = odd[j];
-          }
-          if (g.w % 2) dst[g.w - 1] = even[g.cols - 1];
-        }
+        winograd::rows::store_tile_row(out.data(), g, i, plane);
       }
     }
   }
