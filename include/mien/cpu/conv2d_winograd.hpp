@@ -38,12 +38,12 @@ enum class Layout { rows, channels_last };
 
 // Where each layout measured faster than im2col on the development CPU with 2 threads (docs/benchmarks.md):
 // rows on maps of 32×32 or more with 8+ channels (the 128×128 network: residual convolutions 1.5–1.7× per pass,
-// second stream convolution 1.2–1.35×); channels-last on smaller maps only with 64+ channels in and out, and not
-// for the filter gradient (the 48×48 network's 12×12 residual convolutions: forward 1.9×, backward data 1.4×,
-// filter gradient 0.7×, its GEMMs with an output of only C×K running at half speed).
+// second stream convolution 1.2–1.35×); channels-last on smaller maps with 32+ channels in and out (the 48×48
+// network: 12×12 residual convolutions forward 1.8×, backward data 1.7×, filter gradient 1.7×; the 24×24 second
+// stream convolution 1.2–1.3× each pass).
 constexpr std::int64_t min_rows_pixels = 32 * 32;
 constexpr std::int64_t min_rows_channels = 8;
-constexpr std::int64_t min_channels_last_channels = 64;
+constexpr std::int64_t min_channels_last_channels = 32;
 // Tiles per group: 256 (one 32×32 map, seven 12×12 ones) ran the 128×128 network's residual convolutions 1.2×
 // faster per pass than 512 and the 12×12 ones 1.04–1.07×; 128 was no better (docs/benchmarks.md).
 constexpr std::int64_t target_tiles = 256;
@@ -52,11 +52,10 @@ inline Layout layout_for(const Shape& x) {
   return x.h() * x.w() >= min_rows_pixels ? Layout::rows : Layout::channels_last;
 }
 
-inline bool applies(const Shape& x, const Shape& w, Pass pass) {
+inline bool applies(const Shape& x, const Shape& w, Pass /*pass*/) {
   if (w[2] != 3 || w[3] != 3) return false;
   const std::int64_t channels = std::min(x.c(), w[0]);
-  if (layout_for(x) == Layout::rows) return channels >= min_rows_channels;
-  return channels >= min_channels_last_channels && pass != Pass::backward_filter;
+  return channels >= (layout_for(x) == Layout::rows ? min_rows_channels : min_channels_last_channels);
 }
 
 // ---- the filter transforms (once per call, scalar) -------------------------------------------------------------
@@ -387,6 +386,46 @@ void transform_outputs(const T* m, std::int64_t image, std::int64_t images, std:
   }
 }
 
+// P [16][tiles][K] from dy [*, K, H, W] for `images` images starting at `image`: P = A dy Aᵀ per tile and
+// channel, a 2×2 block of dy (zeros past an odd map's edge) spread over the 4×4 transformed tile.
+template <class T>
+void transform_output_gradients(const T* dy, std::int64_t image, std::int64_t images, std::int64_t k_out,
+                                const TileGrid& g, std::vector<T>& hwc, const std::vector<T>& zeros, T* p) {
+  const std::int64_t tiles = images * g.per_image(), stride = tiles * k_out;
+  for (std::int64_t img = 0; img < images; ++img) {
+    to_channels_last(dy + (image + img) * k_out * g.h * g.w, k_out, g.h * g.w, hwc);
+    for (std::int64_t i = 0; i < g.rows; ++i) {
+      for (std::int64_t j = 0; j < g.cols; ++j) {
+        const auto at = [&](std::int64_t row, std::int64_t col) {
+          return row < g.h && col < g.w ? hwc.data() + (row * g.w + col) * k_out : zeros.data();
+        };
+        const ConstVec<T> a(at(2 * i, 2 * j), k_out), b(at(2 * i, 2 * j + 1), k_out),
+            c(at(2 * i + 1, 2 * j), k_out), d(at(2 * i + 1, 2 * j + 1), k_out);
+        T* out = p + (img * g.per_image() + i * g.cols + j) * k_out;
+        const auto put = [&](int xi, const auto& value) { Vec<T>(out + xi * stride, k_out) = value; };
+        // A down the rows gives (a, b), (a + c, b + d), (a - c, b - d), (-c, -d); Aᵀ across each row (e, f)
+        // gives e, e + f, e - f, -f.
+        put(0, a);
+        put(1, a + b);
+        put(2, a - b);
+        put(3, -b);
+        put(4, a + c);
+        put(5, a + c + b + d);
+        put(6, a + c - b - d);
+        put(7, -b - d);
+        put(8, a - c);
+        put(9, a - c + b - d);
+        put(10, a - c - b + d);
+        put(11, d - b);
+        put(12, -c);
+        put(13, -c - d);
+        put(14, d - c);
+        put(15, d);
+      }
+    }
+  }
+}
+
 }  // namespace channels_last
 
 // ---- the passes ------------------------------------------------------------------------------------------------
@@ -440,13 +479,13 @@ void backward_data(const Tensor<T>& dy, const Tensor<T>& w, Tensor<T>& dx) {
               s.h(), s.w(), layout, dx.data());
 }
 
-// dw [K, C, 3, 3] (overwritten), in the rows layout (`applies` sends only large maps here). The bias gradient is
-// the caller's (a plain sum of dy).
+// dw [K, C, 3, 3] (overwritten). The bias gradient is the caller's (a plain sum of dy).
 template <class T>
 void backward_filter(const Tensor<T>& x, const Tensor<T>& dy, Tensor<T>& dw) {
   const Shape& s = x.shape();
   const std::int64_t k_out = dw.shape()[0], c_in = s.c(), n = s.n(), pairs = k_out * c_in;
   const TileGrid grid(s.h(), s.w());
+  const Layout layout = layout_for(s);
   const std::int64_t work = 9 * pairs * s.h() * s.w();
   // Per-thread partial sums of dU [16][K][C], added in thread order afterwards so that the result does not depend
   // on scheduling.
@@ -457,15 +496,25 @@ void backward_filter(const Tensor<T>& x, const Tensor<T>& dy, Tensor<T>& dw) {
     const std::int64_t group = grid.images_per_group(last - first);
     std::vector<T> v(static_cast<std::size_t>(16 * c_in * group * grid.per_image()));
     std::vector<T> p(static_cast<std::size_t>(16 * k_out * group * grid.per_image()));
+    std::vector<T> hwc, zeros(static_cast<std::size_t>(std::max(c_in, k_out)), T(0));
     T* acc = du[static_cast<std::size_t>(thread)].data();
     for (std::int64_t image = first; image < last; image += group) {
       const std::int64_t images = std::min(group, last - image), tiles = images * grid.per_image();
-      rows::transform_inputs(x.data(), image, images, c_in, grid, v.data());
-      rows::transform_output_gradients(dy.data(), image, images, k_out, grid, p.data());
-      for (int xi = 0; xi < 16; ++xi)
-        as_matrix(acc + xi * pairs, k_out, c_in).noalias() +=
-            as_matrix(p.data() + xi * k_out * tiles, k_out, tiles) *
-            as_matrix(v.data() + xi * c_in * tiles, c_in, tiles).transpose();
+      if (layout == Layout::rows) {
+        rows::transform_inputs(x.data(), image, images, c_in, grid, v.data());
+        rows::transform_output_gradients(dy.data(), image, images, k_out, grid, p.data());
+        for (int xi = 0; xi < 16; ++xi)
+          as_matrix(acc + xi * pairs, k_out, c_in).noalias() +=
+              as_matrix(p.data() + xi * k_out * tiles, k_out, tiles) *
+              as_matrix(v.data() + xi * c_in * tiles, c_in, tiles).transpose();
+      } else {
+        channels_last::transform_inputs(x.data(), image, images, c_in, grid, hwc, zeros, v.data());
+        channels_last::transform_output_gradients(dy.data(), image, images, k_out, grid, hwc, zeros, p.data());
+        for (int xi = 0; xi < 16; ++xi)
+          as_matrix(acc + xi * pairs, k_out, c_in).noalias() +=
+              as_matrix(p.data() + xi * tiles * k_out, tiles, k_out).transpose() *
+              as_matrix(v.data() + xi * tiles * c_in, tiles, c_in);
+      }
     }
   });
   for (std::size_t t = 1; t < du.size(); ++t) as_array(du[0].data(), 16 * pairs) += as_array(du[t].data(), 16 * pairs);
