@@ -132,27 +132,22 @@ template <class T>
 std::vector<T> transform_filters(const T* w, std::int64_t k_out, std::int64_t c_in, bool adjoint, Layout layout) {
   const std::int64_t pairs = k_out * c_in;
   std::vector<T> u(static_cast<std::size_t>(16 * pairs));
-  // Where U keeps pair (k, c): in the order of w when (k, c) is (out, in) in the rows layout or (in, out) in
-  // channels-last, transposed otherwise.
-  const bool natural = adjoint == (layout == Layout::channels_last);
-  // One output channel k at a time, its C filters transformed together; the filters of a layer are small next to
-  // a pass's GEMMs, but a serial transform left the second thread idle for ~2% of a 48×48 training step.
-  parallel_chunks(k_out, 16 * c_in, [&](int, std::int64_t first, std::int64_t last) {
-    std::vector<T> g(static_cast<std::size_t>(9 * c_in)), t(static_cast<std::size_t>(16 * c_in));
-    for (std::int64_t k = first; k < last; ++k) {
-      for (std::int64_t c = 0; c < c_in; ++c)
-        for (int e = 0; e < 9; ++e)
-          g[static_cast<std::size_t>(e * c_in + c)] = w[(k * c_in + c) * 9 + (adjoint ? 8 - e : e)];
-      filter_transform(g.data(), c_in, t.data());
-      for (int xi = 0; xi < 16; ++xi) {
-        const T* row = t.data() + xi * c_in;
-        T* dst = u.data() + xi * pairs;
-        if (natural) {
-          std::copy(row, row + c_in, dst + k * c_in);
-        } else {
-          for (std::int64_t c = 0; c < c_in; ++c) dst[c * k_out + k] = row[c];
-        }
+  // U's matrices hold pair (k, c) at row k, column c when (k, c) is (out, in) in the rows layout or (in, out) in
+  // channels-last, and at row c, column k otherwise. Row by row, each row's filters are transformed together
+  // and stored contiguously. The filters are small next to a pass's GEMMs, but a serial scalar transform left
+  // the second thread idle for ~2% of a 48×48 training step.
+  const bool k_rows = adjoint == (layout == Layout::channels_last);
+  const std::int64_t rows = k_rows ? k_out : c_in, cols = k_rows ? c_in : k_out;
+  parallel_chunks(rows, 16 * cols, [&](int, std::int64_t first, std::int64_t last) {
+    std::vector<T> g(static_cast<std::size_t>(9 * cols)), t(static_cast<std::size_t>(16 * cols));
+    for (std::int64_t r = first; r < last; ++r) {
+      for (std::int64_t q = 0; q < cols; ++q) {
+        const T* taps = w + (k_rows ? r * c_in + q : q * c_in + r) * 9;
+        for (int e = 0; e < 9; ++e) g[static_cast<std::size_t>(e * cols + q)] = taps[adjoint ? 8 - e : e];
       }
+      filter_transform(g.data(), cols, t.data());
+      for (int xi = 0; xi < 16; ++xi)
+        std::copy(t.data() + xi * cols, t.data() + (xi + 1) * cols, u.data() + xi * pairs + r * cols);
     }
   });
   return u;
