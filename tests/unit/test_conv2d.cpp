@@ -120,7 +120,8 @@ TEST_CASE("conv2d forward and both backwards match the direct definition", "[con
   // Shapes that take every path: large maps cut into bands of rows (28x28 in two, 40x33 in three uneven ones),
   // small maps grouped several images per GEMM with a short last group (7x6), a 1x1 kernel, a kernel wider
   // than the map, batches split over threads, both Winograd 3x3 layouts (channels-last on a small map with 32+
-  // channels, rows on maps of 32x32 or more) and the Winograd 5x5 forward pass (8+ channels, 16x16 to 31x32) on odd
+  // channels, rows on maps of 32x32 or more, those of more than 256 tiles in uneven bands of tile rows) and the
+  // Winograd 5x5 forward pass (8+ channels, 16x16 or more) and backward-data pass (32x32 or more, in bands) on odd
   // extents, with tiles hanging over the right and bottom edges.
   struct Case {
     std::int64_t n, c, h, w, k_out;
@@ -129,7 +130,7 @@ TEST_CASE("conv2d forward and both backwards match the direct definition", "[con
   const std::vector<Case> cases{{3, 2, 28, 28, 3, 3}, {2, 2, 40, 33, 3, 5}, {5, 3, 7, 6, 4, 5}, {9, 2, 7, 6, 3, 3},
                                 {2, 3, 5, 4, 2, 1},   {2, 2, 3, 2, 3, 7},   {40, 4, 6, 6, 8, 3},
                                 {3, 64, 5, 7, 65, 3}, {1, 64, 33, 32, 64, 3}, {2, 8, 33, 35, 9, 3},
-                                {3, 8, 17, 18, 9, 5}, {1, 9, 20, 31, 8, 5}};
+                                {3, 8, 17, 18, 9, 5}, {1, 9, 20, 31, 8, 5}, {2, 8, 33, 35, 9, 5}};
   for (const Case& cs : cases) {
     CAPTURE(cs.n, cs.c, cs.h, cs.w, cs.k_out, cs.k);
     const Tensor<double> x = random_tensor(Shape{cs.n, cs.c, cs.h, cs.w}, 11);
@@ -186,13 +187,15 @@ TEST_CASE("conv2d's Winograd paths agree with im2col in float, and are taken onl
     CHECK_FALSE(applies(Shape{32, 1, 128, 128}, Shape{32, 1, 3, 3}, pass));          // one input channel
     CHECK_FALSE(applies(Shape{32, 128, 32, 32}, Shape{128, 128, 5, 5}, pass));       // 5x5
   }
-  // 5x5: the forward pass of the 48x48 network's second stream convolution only.
-  const Shape stream_48{32, 32, 24, 24}, filters_5x5{64, 32, 5, 5};
+  // 5x5: the second stream convolution's forward pass, and its backward-data pass on the 128x128 network's maps.
+  const Shape stream_48{32, 32, 24, 24}, stream_128{32, 32, 64, 64}, filters_5x5{64, 32, 5, 5};
   CHECK(cpu::winograd5::applies(stream_48, filters_5x5, Pass::forward));
   CHECK_FALSE(cpu::winograd5::applies(stream_48, filters_5x5, Pass::backward_data));
   CHECK_FALSE(cpu::winograd5::applies(stream_48, filters_5x5, Pass::backward_filter));
+  CHECK(cpu::winograd5::applies(stream_128, filters_5x5, Pass::forward));
+  CHECK(cpu::winograd5::applies(stream_128, filters_5x5, Pass::backward_data));
+  CHECK_FALSE(cpu::winograd5::applies(stream_128, filters_5x5, Pass::backward_filter));
   CHECK_FALSE(cpu::winograd5::applies(stream_48, Shape{64, 32, 3, 3}, Pass::forward));
-  CHECK_FALSE(cpu::winograd5::applies(Shape{32, 32, 64, 64}, filters_5x5, Pass::forward));  // 128x128 network
   CHECK_FALSE(cpu::winograd5::applies(Shape{32, 1, 48, 48}, Shape{32, 1, 5, 5}, Pass::forward));  // one channel
   CHECK_FALSE(cpu::winograd5::applies(Shape{32, 32, 12, 12}, filters_5x5, Pass::forward));
 
@@ -237,18 +240,27 @@ TEST_CASE("conv2d's Winograd paths agree with im2col in float, and are taken onl
     CHECK(rel(dx[0], dx[1]) > 0);
     CHECK((rel(dw[0], dw[1]) > 0) == applies(xs, w.shape(), Pass::backward_filter));
   }
-  // The 5x5 forward pass (points 0, ±1, ±2: more rounding than 3x3's; seen: about 4e-6 with 32 channels).
-  {
-    const Tensor<float> x = to_float(random_tensor(Shape{3, 32, 24, 25}, 35));
+  // The 5x5 passes (points 0, ±1, ±2: more rounding than 3x3's; seen: about 4e-6 with 32 channels): forward on a
+  // 24x25 map, forward and backward data on a 33x34 one.
+  for (const Shape& xs : {Shape{3, 32, 24, 25}, Shape{2, 32, 33, 34}}) {
+    CAPTURE(xs);
+    const Tensor<float> x = to_float(random_tensor(xs, 35));
     const Tensor<float> w = to_float(random_tensor(Shape{64, 32, 5, 5}, 36, 0.1));
     const Tensor<float> b = to_float(random_tensor(Shape{64}, 37));
+    const Tensor<float> dy = to_float(random_tensor(Shape{xs.n(), 64, xs.h(), xs.w()}, 38));
     Context winograd_ctx, im2col_ctx;
     im2col_ctx.set_cpu_conv(CpuConv::im2col);
-    Tensor<float> y[2];
-    ops::conv2d_forward(winograd_ctx, x, w, b, y[0]);
-    ops::conv2d_forward(im2col_ctx, x, w, b, y[1]);
+    Tensor<float> y[2], dx[2];
+    int i = 0;
+    for (Context* ctx : {&winograd_ctx, &im2col_ctx}) {
+      ops::conv2d_forward(*ctx, x, w, b, y[i]);
+      ops::conv2d_backward_data(*ctx, dy, w, x.shape(), dx[i]);
+      ++i;
+    }
     CHECK(rel(y[0], y[1]) < 2e-5);
     CHECK(rel(y[0], y[1]) > 0);
+    CHECK(rel(dx[0], dx[1]) < 2e-5);
+    CHECK((rel(dx[0], dx[1]) > 0) == cpu::winograd5::applies(xs, w.shape(), Pass::backward_data));
   }
 }
 

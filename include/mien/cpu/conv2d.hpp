@@ -17,8 +17,8 @@
 // Eigen threads the GEMMs instead.
 //
 // 3×3 convolutions with enough channels take the Winograd path instead, pass by pass where it measured faster
-// (cpu/conv2d_winograd.hpp), and so does the forward pass of 5×5 ones (cpu/conv2d_winograd_5x5.hpp), unless the
-// context asks for im2col (Context::set_cpu_conv).
+// (cpu/conv2d_winograd.hpp), and so do 5×5 forward passes and backward-data passes on large maps
+// (cpu/conv2d_winograd_5x5.hpp), unless the context asks for im2col (Context::set_cpu_conv).
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -216,6 +216,8 @@ void conv2d_backward_data(Context& ctx, const Tensor<T>& dy, const Tensor<T>& w,
   if (dx.numel() == 0) return;
   if (use_winograd(ctx, dx.shape(), w.shape(), winograd::Pass::backward_data))
     return winograd::backward_data(dy, w, dx);
+  if (ctx.cpu_conv() == CpuConv::automatic && winograd5::applies(dx.shape(), w.shape(), winograd::Pass::backward_data))
+    return winograd5::backward_data(dy, w, dx);
   const auto weights = as_matrix(w.data(), g.k_out, g.patch());
   parallel_chunks(g.n, g.k_out * g.patch() * g.hw(), [&](int, std::int64_t first, std::int64_t last) {
     const Tiling tiling(g, last - first);

@@ -11,8 +11,8 @@
 //   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 -1 -1]
 // Tile (i, j) reads input rows 2i - 1 .. 2i + 2 and columns 2j - 1 .. 2j + 2 (the padding is the -1); reads past
 // the border are zeros, and outputs past an odd-sized map's edge are dropped. As in the im2col path, threads split
-// the batch, each with its own scratch, and a thread's images are taken in groups of about target_tiles tiles so
-// that one ξ's operands stay in the core's L2 cache.
+// the batch, each with its own scratch, and a thread's tiles are taken in blocks of about target_tiles tiles (whole
+// small maps, or bands of tile rows of a large one) so that one block's operands stay in cache.
 //
 // The transforms, not the GEMMs, decide whether this beats im2col on a CPU (a first version transforming one tile
 // at a time with scalar code ran 1.2–3.5× slower everywhere). Two vectorized layouts, each used where it measured
@@ -114,14 +114,43 @@ void filter_gradient_transform(const T* __restrict du, std::int64_t count, T* __
 
 // ---- tiles and layouts ------------------------------------------------------------------------------------------
 
-// The tiles of one thread's images [first, last), in groups of whole images.
+// The tiles that one group of GEMMs covers: `images` whole images from `image` on, or tile rows
+// [row, row + rows) of one image. Tile (img, i, j) is entry (img·rows + i - row)·cols + j of a tile matrix.
+struct TileBlock {
+  std::int64_t image, images, row, rows;
+};
+
+// The tiles of a map, and how one thread's images [first, last) are cut into blocks of about target_tiles tiles:
+// groups of whole images, or bands of tile rows where one image holds more (a 64×64 map has 1024 tiles, whose
+// transformed inputs and products would no longer stay in cache between the transforms and the GEMMs).
 struct TileGrid {
   std::int64_t h, w, rows, cols;  // map extent; tiles down and across
   std::int64_t per_image() const { return rows * cols; }
   TileGrid(std::int64_t height, std::int64_t width)
       : h(height), w(width), rows((height + 1) / 2), cols((width + 1) / 2) {}
-  std::int64_t images_per_group(std::int64_t images) const {
+  std::int64_t images_per_block(std::int64_t images) const {
     return std::max<std::int64_t>(1, std::min(images, target_tiles / per_image()));
+  }
+  std::int64_t rows_per_block() const { return std::clamp<std::int64_t>(target_tiles / cols, 1, rows); }
+  // The most tiles a block of a thread with `images` images holds, for sizing scratch.
+  std::int64_t max_block_tiles(std::int64_t images) const {
+    return images_per_block(images) > 1 ? images_per_block(images) * per_image() : rows_per_block() * cols;
+  }
+  std::int64_t tiles(const TileBlock& b) const { return b.images * b.rows * cols; }
+  std::int64_t index(const TileBlock& b, std::int64_t img, std::int64_t i) const {
+    return (img * b.rows + i - b.row) * cols;
+  }
+  template <class Fn>
+  void for_each_block(std::int64_t first, std::int64_t last, Fn&& fn) const {
+    const std::int64_t group = images_per_block(last - first);
+    for (std::int64_t image = first; image < last; image += group) {
+      if (group > 1 || per_image() <= target_tiles) {
+        fn(TileBlock{image, std::min(group, last - image), 0, rows});
+        continue;
+      }
+      for (std::int64_t row = 0; row < rows; row += rows_per_block())
+        fn(TileBlock{image, 1, row, std::min(rows_per_block(), rows - row)});
+    }
   }
 };
 
@@ -194,21 +223,20 @@ void load_padded_rows(const T* plane, const TileGrid& g, std::int64_t first, int
   }
 }
 
-// V [16][C][tiles] for `images` images of x [*, C, H, W] starting at `image`.
+// V [16][C][tiles] for the tiles of block b of x [*, C, H, W].
 template <class T>
-void transform_inputs(const T* x, std::int64_t image, std::int64_t images, std::int64_t c_in, const TileGrid& g,
-                      T* v) {
-  const std::int64_t tiles = images * g.per_image(), stride = c_in * tiles, width = 2 * g.cols + 2;
+void transform_inputs(const T* x, const TileBlock& b, std::int64_t c_in, const TileGrid& g, T* v) {
+  const std::int64_t tiles = g.tiles(b), stride = c_in * tiles, width = 2 * g.cols + 2;
   std::vector<T> rows(static_cast<std::size_t>(4 * width)), mixed(static_cast<std::size_t>(4 * width));
-  for (std::int64_t img = 0; img < images; ++img) {
+  for (std::int64_t img = 0; img < b.images; ++img) {
     for (std::int64_t c = 0; c < c_in; ++c) {
-      const T* plane = x + ((image + img) * c_in + c) * g.h * g.w;
-      for (std::int64_t i = 0; i < g.rows; ++i) {
+      const T* plane = x + ((b.image + img) * c_in + c) * g.h * g.w;
+      for (std::int64_t i = b.row; i < b.row + b.rows; ++i) {
         // The tile row's four input rows, zero-padded: rows[r][1 + col] = x[2i - 1 + r][col].
         load_padded_rows(plane, g, 2 * i - 1, 4, 1, width, rows);
         // Bᵀ down the rows, then B across the columns of each tile.
         bt_down_rows(rows.data(), width, mixed.data());
-        T* out = v + c * tiles + img * g.per_image() + i * g.cols;
+        T* out = v + c * tiles + g.index(b, img, i);
         for (int r = 0; r < 4; ++r) {
           T* v0 = out + (4 * r) * stride;
           b_across_tiles(mixed.data() + r * width, g.cols, v0, v0 + stride, v0 + 2 * stride, v0 + 3 * stride);
@@ -233,18 +261,17 @@ void store_tile_row(const T* __restrict out, const TileGrid& g, std::int64_t i, 
   }
 }
 
-// y [*, K, H, W] (+ bias when given) for `images` images starting at `image`, from M [16][K][tiles].
+// y [*, K, H, W] (+ bias when given) for the tiles of block blk, from M [16][K][tiles].
 template <class T>
-void transform_outputs(const T* m, std::int64_t image, std::int64_t images, std::int64_t k_out, const TileGrid& g,
-                       const T* bias, T* y) {
-  const std::int64_t tiles = images * g.per_image(), stride = k_out * tiles;
+void transform_outputs(const T* m, const TileBlock& blk, std::int64_t k_out, const TileGrid& g, const T* bias, T* y) {
+  const std::int64_t tiles = g.tiles(blk), stride = k_out * tiles;
   std::vector<T> cols(static_cast<std::size_t>(8 * g.cols)), out(static_cast<std::size_t>(4 * g.cols));
-  for (std::int64_t img = 0; img < images; ++img) {
+  for (std::int64_t img = 0; img < blk.images; ++img) {
     for (std::int64_t k = 0; k < k_out; ++k) {
-      T* plane = y + ((image + img) * k_out + k) * g.h * g.w;
+      T* plane = y + ((blk.image + img) * k_out + k) * g.h * g.w;
       const T b = bias != nullptr ? bias[k] : T(0);
-      for (std::int64_t i = 0; i < g.rows; ++i) {
-        const T* in = m + k * tiles + img * g.per_image() + i * g.cols;
+      for (std::int64_t i = blk.row; i < blk.row + blk.rows; ++i) {
+        const T* in = m + k * tiles + g.index(blk, img, i);
         // A across each tile's columns (4 → 2), row by row: cols[2r + s][j].
         for (int r = 0; r < 4; ++r) {
           const T *m0 = in + (4 * r) * stride, *m1 = m0 + stride, *m2 = m1 + stride, *m3 = m2 + stride;
@@ -269,17 +296,16 @@ void transform_outputs(const T* m, std::int64_t image, std::int64_t images, std:
   }
 }
 
-// P [16][K][tiles] from dy [*, K, H, W] for `images` images starting at `image`.
+// P [16][K][tiles] from dy [*, K, H, W] for the tiles of block b.
 template <class T>
-void transform_output_gradients(const T* dy, std::int64_t image, std::int64_t images, std::int64_t k_out,
-                                const TileGrid& g, T* p) {
-  const std::int64_t tiles = images * g.per_image(), stride = k_out * tiles;
+void transform_output_gradients(const T* dy, const TileBlock& b, std::int64_t k_out, const TileGrid& g, T* p) {
+  const std::int64_t tiles = g.tiles(b), stride = k_out * tiles;
   // blocks[2r + s][j] = dy[2i + r][2j + s] (zero past the edge).
   std::vector<T> blocks(static_cast<std::size_t>(4 * g.cols)), mixed(static_cast<std::size_t>(8 * g.cols));
-  for (std::int64_t img = 0; img < images; ++img) {
+  for (std::int64_t img = 0; img < b.images; ++img) {
     for (std::int64_t k = 0; k < k_out; ++k) {
-      const T* plane = dy + ((image + img) * k_out + k) * g.h * g.w;
-      for (std::int64_t i = 0; i < g.rows; ++i) {
+      const T* plane = dy + ((b.image + img) * k_out + k) * g.h * g.w;
+      for (std::int64_t i = b.row; i < b.row + b.rows; ++i) {
         std::fill(blocks.begin(), blocks.end(), T(0));
         for (int r = 0; r < 2 && 2 * i + r < g.h; ++r) {
           const T* src = plane + (2 * i + r) * g.w;
@@ -302,7 +328,7 @@ void transform_output_gradients(const T* dy, std::int64_t image, std::int64_t im
           }
         }
         // Aᵀ across the columns (2 → 4).
-        T* out = p + k * tiles + img * g.per_image() + i * g.cols;
+        T* out = p + k * tiles + g.index(b, img, i);
         for (int r = 0; r < 4; ++r) {
           const T *e0 = mixed.data() + (2 * r) * g.cols, *e1 = e0 + g.cols;
           T *p0 = out + (4 * r) * stride, *p1 = p0 + stride, *p2 = p1 + stride, *p3 = p2 + stride;
@@ -335,13 +361,13 @@ void to_channels_last(const T* image, std::int64_t channels, std::int64_t pixels
   as_matrix(hwc.data(), pixels, channels) = as_matrix(image, channels, pixels).transpose();
 }
 
-// V [16][tiles][C] for `images` images of x [*, C, H, W] starting at `image`: V = Bᵀ d B per tile and channel.
+// V [16][tiles][C] for the tiles of block blk (whole images) of x [*, C, H, W]: V = Bᵀ d B per tile and channel.
 template <class T>
-void transform_inputs(const T* x, std::int64_t image, std::int64_t images, std::int64_t c_in, const TileGrid& g,
-                      std::vector<T>& hwc, const std::vector<T>& zeros, T* v) {
-  const std::int64_t tiles = images * g.per_image(), stride = tiles * c_in;
-  for (std::int64_t img = 0; img < images; ++img) {
-    to_channels_last(x + (image + img) * c_in * g.h * g.w, c_in, g.h * g.w, hwc);
+void transform_inputs(const T* x, const TileBlock& blk, std::int64_t c_in, const TileGrid& g, std::vector<T>& hwc,
+                      const std::vector<T>& zeros, T* v) {
+  const std::int64_t tiles = g.tiles(blk), stride = tiles * c_in;
+  for (std::int64_t img = 0; img < blk.images; ++img) {
+    to_channels_last(x + (blk.image + img) * c_in * g.h * g.w, c_in, g.h * g.w, hwc);
     for (std::int64_t i = 0; i < g.rows; ++i) {
       for (std::int64_t j = 0; j < g.cols; ++j) {
         // d[r][s]: the channels of input pixel (2i - 1 + r, 2j - 1 + s), zeros outside the map.
@@ -377,14 +403,14 @@ void transform_inputs(const T* x, std::int64_t image, std::int64_t images, std::
   }
 }
 
-// y [*, K, H, W] (+ bias when given) for `images` images starting at `image`, from M [16][tiles][K]: Aᵀ M A.
+// y [*, K, H, W] (+ bias when given) for the tiles of block blk (whole images), from M [16][tiles][K]: Aᵀ M A.
 template <class T>
-void transform_outputs(const T* m, std::int64_t image, std::int64_t images, std::int64_t k_out, const TileGrid& g,
-                       const T* bias, std::vector<T>& hwc, T* y) {
-  const std::int64_t tiles = images * g.per_image(), stride = tiles * k_out;
+void transform_outputs(const T* m, const TileBlock& blk, std::int64_t k_out, const TileGrid& g, const T* bias,
+                       std::vector<T>& hwc, T* y) {
+  const std::int64_t tiles = g.tiles(blk), stride = tiles * k_out;
   hwc.resize(static_cast<std::size_t>(g.h * g.w * k_out));
   Eigen::Array<T, Eigen::Dynamic, 1> col[4][2];  // A across each row of the tile: col[r][s]
-  for (std::int64_t img = 0; img < images; ++img) {
+  for (std::int64_t img = 0; img < blk.images; ++img) {
     for (std::int64_t i = 0; i < g.rows; ++i) {
       for (std::int64_t j = 0; j < g.cols; ++j) {
         const T* in = m + (img * g.per_image() + i * g.cols + j) * k_out;
@@ -401,20 +427,20 @@ void transform_outputs(const T* m, std::int64_t image, std::int64_t images, std:
         }
       }
     }
-    auto out = as_matrix(y + (image + img) * k_out * g.h * g.w, k_out, g.h * g.w);
+    auto out = as_matrix(y + (blk.image + img) * k_out * g.h * g.w, k_out, g.h * g.w);
     out = as_matrix(static_cast<const T*>(hwc.data()), g.h * g.w, k_out).transpose();
     if (bias != nullptr) out.colwise() += as_matrix(bias, k_out, 1).col(0);
   }
 }
 
-// P [16][tiles][K] from dy [*, K, H, W] for `images` images starting at `image`: P = A dy Aᵀ per tile and
+// P [16][tiles][K] from dy [*, K, H, W] for the tiles of block blk (whole images): P = A dy Aᵀ per tile and
 // channel, a 2×2 block of dy (zeros past an odd map's edge) spread over the 4×4 transformed tile.
 template <class T>
-void transform_output_gradients(const T* dy, std::int64_t image, std::int64_t images, std::int64_t k_out,
-                                const TileGrid& g, std::vector<T>& hwc, const std::vector<T>& zeros, T* p) {
-  const std::int64_t tiles = images * g.per_image(), stride = tiles * k_out;
-  for (std::int64_t img = 0; img < images; ++img) {
-    to_channels_last(dy + (image + img) * k_out * g.h * g.w, k_out, g.h * g.w, hwc);
+void transform_output_gradients(const T* dy, const TileBlock& blk, std::int64_t k_out, const TileGrid& g,
+                                std::vector<T>& hwc, const std::vector<T>& zeros, T* p) {
+  const std::int64_t tiles = g.tiles(blk), stride = tiles * k_out;
+  for (std::int64_t img = 0; img < blk.images; ++img) {
+    to_channels_last(dy + (blk.image + img) * k_out * g.h * g.w, k_out, g.h * g.w, hwc);
     for (std::int64_t i = 0; i < g.rows; ++i) {
       for (std::int64_t j = 0; j < g.cols; ++j) {
         const auto at = [&](std::int64_t row, std::int64_t col) {
@@ -457,28 +483,28 @@ void convolve(const T* x, const std::vector<T>& u, const T* bias, std::int64_t n
               std::int64_t k_out, std::int64_t h, std::int64_t w, Layout layout, T* y) {
   const TileGrid grid(h, w);
   parallel_chunks(n, 9 * c_in * k_out * h * w, [&](int, std::int64_t first, std::int64_t last) {
-    const std::int64_t group = grid.images_per_group(last - first);
-    std::vector<T> v(static_cast<std::size_t>(16 * c_in * group * grid.per_image()));
-    std::vector<T> m(static_cast<std::size_t>(16 * k_out * group * grid.per_image()));
+    const std::int64_t max_tiles = grid.max_block_tiles(last - first);
+    std::vector<T> v(static_cast<std::size_t>(16 * c_in * max_tiles));
+    std::vector<T> m(static_cast<std::size_t>(16 * k_out * max_tiles));
     std::vector<T> hwc, zeros(static_cast<std::size_t>(c_in), T(0));
-    for (std::int64_t image = first; image < last; image += group) {
-      const std::int64_t images = std::min(group, last - image), tiles = images * grid.per_image();
+    grid.for_each_block(first, last, [&](const TileBlock& b) {
+      const std::int64_t tiles = grid.tiles(b);
       if (layout == Layout::rows) {
-        rows::transform_inputs(x, image, images, c_in, grid, v.data());
+        rows::transform_inputs(x, b, c_in, grid, v.data());
         for (int xi = 0; xi < 16; ++xi)
           as_matrix(m.data() + xi * k_out * tiles, k_out, tiles).noalias() =
               as_matrix(u.data() + xi * k_out * c_in, k_out, c_in) *
               as_matrix(v.data() + xi * c_in * tiles, c_in, tiles);
-        rows::transform_outputs(m.data(), image, images, k_out, grid, bias, y);
+        rows::transform_outputs(m.data(), b, k_out, grid, bias, y);
       } else {
-        channels_last::transform_inputs(x, image, images, c_in, grid, hwc, zeros, v.data());
+        channels_last::transform_inputs(x, b, c_in, grid, hwc, zeros, v.data());
         for (int xi = 0; xi < 16; ++xi)
           as_matrix(m.data() + xi * tiles * k_out, tiles, k_out).noalias() =
               as_matrix(v.data() + xi * tiles * c_in, tiles, c_in) *
               as_matrix(u.data() + xi * c_in * k_out, c_in, k_out);
-        channels_last::transform_outputs(m.data(), image, images, k_out, grid, bias, hwc, y);
+        channels_last::transform_outputs(m.data(), b, k_out, grid, bias, hwc, y);
       }
-    }
+    });
   });
 }
 
@@ -514,29 +540,29 @@ void backward_filter(const Tensor<T>& x, const Tensor<T>& dy, Tensor<T>& dw) {
   std::vector<std::vector<T>> du(static_cast<std::size_t>(threads),
                                  std::vector<T>(static_cast<std::size_t>(16 * pairs), T(0)));
   parallel_chunks(n, work, [&](int thread, std::int64_t first, std::int64_t last) {
-    const std::int64_t group = grid.images_per_group(last - first);
-    std::vector<T> v(static_cast<std::size_t>(16 * c_in * group * grid.per_image()));
-    std::vector<T> p(static_cast<std::size_t>(16 * k_out * group * grid.per_image()));
+    const std::int64_t max_tiles = grid.max_block_tiles(last - first);
+    std::vector<T> v(static_cast<std::size_t>(16 * c_in * max_tiles));
+    std::vector<T> p(static_cast<std::size_t>(16 * k_out * max_tiles));
     std::vector<T> hwc, zeros(static_cast<std::size_t>(std::max(c_in, k_out)), T(0));
     T* acc = du[static_cast<std::size_t>(thread)].data();
-    for (std::int64_t image = first; image < last; image += group) {
-      const std::int64_t images = std::min(group, last - image), tiles = images * grid.per_image();
+    grid.for_each_block(first, last, [&](const TileBlock& b) {
+      const std::int64_t tiles = grid.tiles(b);
       if (layout == Layout::rows) {
-        rows::transform_inputs(x.data(), image, images, c_in, grid, v.data());
-        rows::transform_output_gradients(dy.data(), image, images, k_out, grid, p.data());
+        rows::transform_inputs(x.data(), b, c_in, grid, v.data());
+        rows::transform_output_gradients(dy.data(), b, k_out, grid, p.data());
         for (int xi = 0; xi < 16; ++xi)
           as_matrix(acc + xi * pairs, k_out, c_in).noalias() +=
               as_matrix(p.data() + xi * k_out * tiles, k_out, tiles) *
               as_matrix(v.data() + xi * c_in * tiles, c_in, tiles).transpose();
       } else {
-        channels_last::transform_inputs(x.data(), image, images, c_in, grid, hwc, zeros, v.data());
-        channels_last::transform_output_gradients(dy.data(), image, images, k_out, grid, hwc, zeros, p.data());
+        channels_last::transform_inputs(x.data(), b, c_in, grid, hwc, zeros, v.data());
+        channels_last::transform_output_gradients(dy.data(), b, k_out, grid, hwc, zeros, p.data());
         for (int xi = 0; xi < 16; ++xi)
           as_matrix(acc + xi * pairs, k_out, c_in).noalias() +=
               as_matrix(p.data() + xi * tiles * k_out, tiles, k_out).transpose() *
               as_matrix(v.data() + xi * tiles * c_in, tiles, c_in);
       }
-    }
+    });
   });
   // The threads' sums added in thread order and turned into dw, a block of filter pairs at a time.
   constexpr std::int64_t block = 256;

@@ -6,12 +6,13 @@
 //   Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 //   G  = [¼ 0 0 0 0; -⅙ -⅙ -⅙ -⅙ -⅙; -⅙ ⅙ -⅙ ⅙ -⅙; 1/24 1/12 ⅙ ⅓ ⅔; 1/24 -1/12 ⅙ -⅓ ⅔; 0 0 0 0 1]
 //   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 1]
-// Forward only, as the 3×3 path's forward (conv2d_winograd.hpp) with 36 positions ξ instead of 16, in its rows
-// layout (V and M are [36][channels][tiles]); tile (i, j) reads input rows 2i - 2 .. 2i + 3 and columns
-// 2j - 2 .. 2j + 3. It serves the second 5×5 stream convolution of the 48×48 network (32 → 64 channels on 24×24
-// maps): alone 1.4× faster than im2col, and inference of the whole network 1.10×. Where it is not used, as measured
-// (docs/benchmarks.md): the backward-data pass by the same algorithm ran 0.86× on those maps, and on the 128×128
-// network's 64×64 maps the forward pass alone ran 1.2× faster but the network no faster.
+// The forward pass as the 3×3 path's forward (conv2d_winograd.hpp) with 36 positions ξ instead of 16, in its rows
+// layout (V and M are [36][channels][tiles]) and its blocks of tiles; tile (i, j) reads input rows 2i - 2 .. 2i + 3
+// and columns 2j - 2 .. 2j + 3. The backward-data pass is the forward pass on dy with the filters turned 180°.
+// Measured against im2col on the second 5×5 stream convolution (32 → 64 channels), batch 32, 2 threads
+// (docs/benchmarks.md): 24×24 maps (48×48 network) forward 1.4×, backward data 0.9× (so not used there); 64×64
+// maps (128×128 network) forward 1.6×, backward data 1.45×, once a 64×64 map's 1024 tiles were cut into bands (as
+// one block its transformed tiles, 14 MB, ran 1.26× forward).
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -24,17 +25,26 @@
 namespace mien::cpu::winograd5 {
 
 using winograd::Pass;
+using winograd::TileBlock;
 using winograd::TileGrid;
 
-// Maps from 16×16 up to (not including) 32×32, with 8+ channels in and out.
-constexpr std::int64_t min_pixels = 16 * 16;
-constexpr std::int64_t max_pixels = 32 * 32;
+// With 8+ channels in and out: the forward pass on maps of 16×16 or more, the backward-data pass on maps of 32×32
+// or more (on the 48×48 network's 24×24 maps it ran 0.9× im2col); never the filter gradient.
+constexpr std::int64_t min_forward_pixels = 16 * 16;
+constexpr std::int64_t min_backward_data_pixels = 32 * 32;
 constexpr std::int64_t min_channels = 8;
 
 inline bool applies(const Shape& x, const Shape& w, Pass pass) {
+  if (w[2] != 5 || w[3] != 5 || std::min(x.c(), w[0]) < min_channels) return false;
   const std::int64_t pixels = x.h() * x.w();
-  return pass == Pass::forward && w[2] == 5 && w[3] == 5 && pixels >= min_pixels && pixels < max_pixels &&
-         std::min(x.c(), w[0]) >= min_channels;
+  switch (pass) {
+    case Pass::forward:
+      return pixels >= min_forward_pixels;
+    case Pass::backward_data:
+      return pixels >= min_backward_data_pixels;
+    default:
+      return false;
+  }
 }
 
 // ---- the small transforms ---------------------------------------------------------------------------------------
@@ -62,19 +72,21 @@ inline void g5(const T* g, std::int64_t gstep, T* u, std::int64_t step) {
   u[5 * step] = e;
 }
 
-// Filters w [K, C, 5, 5] → U [36][K][C] (U = G g Gᵀ).
+// Filters w [K, C, 5, 5] → U [36][K][C] (U = G g Gᵀ). With `adjoint`, those of the backward-data pass, U [36][C][K]
+// from w[k, c] turned 180°.
 template <class T>
-std::vector<T> transform_filters(const T* w, std::int64_t k_out, std::int64_t c_in) {
+std::vector<T> transform_filters(const T* w, std::int64_t k_out, std::int64_t c_in, bool adjoint) {
   const std::int64_t pairs = k_out * c_in;
   std::vector<T> u(static_cast<std::size_t>(36 * pairs));
   for (std::int64_t k = 0; k < k_out; ++k) {
     for (std::int64_t c = 0; c < c_in; ++c) {
       const T* src = w + (k * c_in + c) * 25;
       T g[25], t[30], out[36];  // t = G g, 6×5
-      std::copy(src, src + 25, g);
+      for (int e = 0; e < 25; ++e) g[e] = src[adjoint ? 24 - e : e];
       for (int col = 0; col < 5; ++col) g5(g + col, 5, t + col, 5);
       for (int r = 0; r < 6; ++r) g5(t + 5 * r, 1, out + 6 * r, 1);
-      for (int xi = 0; xi < 36; ++xi) u[static_cast<std::size_t>(xi * pairs + k * c_in + c)] = out[xi];
+      const std::int64_t at = adjoint ? c * k_out + k : k * c_in + c;
+      for (int xi = 0; xi < 36; ++xi) u[static_cast<std::size_t>(xi * pairs + at)] = out[xi];
     }
   }
   return u;
@@ -97,39 +109,37 @@ void b_across_tiles(const T* __restrict q, std::int64_t cols, T* __restrict o, s
     bt6(q[2 * j], q[2 * j + 1], q[2 * j + 2], q[2 * j + 3], q[2 * j + 4], q[2 * j + 5], o + j, stride);
 }
 
-// V [36][C][tiles] for `images` images of x [*, C, H, W] starting at `image`.
+// V [36][C][tiles] for the tiles of block b of x [*, C, H, W].
 template <class T>
-void transform_inputs(const T* x, std::int64_t image, std::int64_t images, std::int64_t c_in, const TileGrid& g,
-                      T* v) {
-  const std::int64_t tiles = images * g.per_image(), stride = c_in * tiles, width = 2 * g.cols + 4;
+void transform_inputs(const T* x, const TileBlock& b, std::int64_t c_in, const TileGrid& g, T* v) {
+  const std::int64_t tiles = g.tiles(b), stride = c_in * tiles, width = 2 * g.cols + 4;
   std::vector<T> rows(static_cast<std::size_t>(6 * width)), mixed(static_cast<std::size_t>(6 * width));
-  for (std::int64_t img = 0; img < images; ++img) {
+  for (std::int64_t img = 0; img < b.images; ++img) {
     for (std::int64_t c = 0; c < c_in; ++c) {
-      const T* plane = x + ((image + img) * c_in + c) * g.h * g.w;
-      for (std::int64_t i = 0; i < g.rows; ++i) {
+      const T* plane = x + ((b.image + img) * c_in + c) * g.h * g.w;
+      for (std::int64_t i = b.row; i < b.row + b.rows; ++i) {
         // The tile row's six input rows, zero-padded: rows[r][2 + col] = x[2i - 2 + r][col].
         winograd::rows::load_padded_rows(plane, g, 2 * i - 2, 6, 2, width, rows);
         // Bᵀ down the rows, then B across the columns of each tile.
         bt_down_rows(rows.data(), width, mixed.data());
-        T* out = v + c * tiles + img * g.per_image() + i * g.cols;
+        T* out = v + c * tiles + g.index(b, img, i);
         for (int r = 0; r < 6; ++r) b_across_tiles(mixed.data() + r * width, g.cols, out + (6 * r) * stride, stride);
       }
     }
   }
 }
 
-// y [*, K, H, W] (+ bias when given) for `images` images starting at `image`, from M [36][K][tiles]: Aᵀ M A.
+// y [*, K, H, W] (+ bias when given) for the tiles of block blk, from M [36][K][tiles]: Aᵀ M A.
 template <class T>
-void transform_outputs(const T* m, std::int64_t image, std::int64_t images, std::int64_t k_out, const TileGrid& g,
-                       const T* bias, T* y) {
-  const std::int64_t tiles = images * g.per_image(), stride = k_out * tiles;
+void transform_outputs(const T* m, const TileBlock& blk, std::int64_t k_out, const TileGrid& g, const T* bias, T* y) {
+  const std::int64_t tiles = g.tiles(blk), stride = k_out * tiles;
   std::vector<T> cols(static_cast<std::size_t>(12 * g.cols)), out(static_cast<std::size_t>(4 * g.cols));
-  for (std::int64_t img = 0; img < images; ++img) {
+  for (std::int64_t img = 0; img < blk.images; ++img) {
     for (std::int64_t k = 0; k < k_out; ++k) {
-      T* plane = y + ((image + img) * k_out + k) * g.h * g.w;
+      T* plane = y + ((blk.image + img) * k_out + k) * g.h * g.w;
       const T b = bias != nullptr ? bias[k] : T(0);
-      for (std::int64_t i = 0; i < g.rows; ++i) {
-        const T* in = m + k * tiles + img * g.per_image() + i * g.cols;
+      for (std::int64_t i = blk.row; i < blk.row + blk.rows; ++i) {
+        const T* in = m + k * tiles + g.index(blk, img, i);
         // A across each tile's columns (6 → 2), row by row: cols[2r + s][j].
         for (int r = 0; r < 6; ++r) {
           const T* q = in + (6 * r) * stride;
@@ -164,17 +174,17 @@ void convolve(const T* x, const std::vector<T>& u, const T* bias, std::int64_t n
               std::int64_t k_out, std::int64_t h, std::int64_t w, T* y) {
   const TileGrid grid(h, w);
   parallel_chunks(n, 25 * c_in * k_out * h * w, [&](int, std::int64_t first, std::int64_t last) {
-    const std::int64_t group = grid.images_per_group(last - first);
-    std::vector<T> v(static_cast<std::size_t>(36 * c_in * group * grid.per_image()));
-    std::vector<T> m(static_cast<std::size_t>(36 * k_out * group * grid.per_image()));
-    for (std::int64_t image = first; image < last; image += group) {
-      const std::int64_t images = std::min(group, last - image), tiles = images * grid.per_image();
-      transform_inputs(x, image, images, c_in, grid, v.data());
+    const std::int64_t max_tiles = grid.max_block_tiles(last - first);
+    std::vector<T> v(static_cast<std::size_t>(36 * c_in * max_tiles));
+    std::vector<T> m(static_cast<std::size_t>(36 * k_out * max_tiles));
+    grid.for_each_block(first, last, [&](const TileBlock& b) {
+      const std::int64_t tiles = grid.tiles(b);
+      transform_inputs(x, b, c_in, grid, v.data());
       for (int xi = 0; xi < 36; ++xi)
         as_matrix(m.data() + xi * k_out * tiles, k_out, tiles).noalias() =
             as_matrix(u.data() + xi * k_out * c_in, k_out, c_in) * as_matrix(v.data() + xi * c_in * tiles, c_in, tiles);
-      transform_outputs(m.data(), image, images, k_out, grid, bias, y);
-    }
+      transform_outputs(m.data(), b, k_out, grid, bias, y);
+    });
   });
 }
 
@@ -182,8 +192,17 @@ template <class T>
 void forward(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b, Tensor<T>& y) {
   const Shape& s = x.shape();
   const std::int64_t k_out = w.shape()[0];
-  convolve(x.data(), transform_filters(w.data(), k_out, s.c()), b.data(), s.n(), s.c(), k_out, s.h(), s.w(),
+  convolve(x.data(), transform_filters(w.data(), k_out, s.c(), false), b.data(), s.n(), s.c(), k_out, s.h(), s.w(),
            y.data());
+}
+
+// dx = the forward pass on dy with the filters turned 180° and K and C swapped (stride 1, "same" padding).
+template <class T>
+void backward_data(const Tensor<T>& dy, const Tensor<T>& w, Tensor<T>& dx) {
+  const Shape& s = dx.shape();
+  const std::int64_t k_out = w.shape()[0];
+  convolve<T>(dy.data(), transform_filters(w.data(), k_out, s.c(), true), nullptr, s.n(), k_out, s.c(), s.h(), s.w(),
+              dx.data());
 }
 
 }  // namespace mien::cpu::winograd5
