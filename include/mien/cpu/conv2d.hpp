@@ -17,8 +17,8 @@
 // Eigen threads the GEMMs instead.
 //
 // 3×3 convolutions with enough channels take the Winograd path instead, pass by pass where it measured faster
-// (cpu/conv2d_winograd.hpp), and so do 5×5 forward passes and backward-data passes on large maps
-// (cpu/conv2d_winograd_5x5.hpp), unless the context asks for im2col (Context::set_cpu_conv).
+// (cpu/conv2d_winograd.hpp), and so do 5×5 convolutions (cpu/conv2d_winograd_5x5.hpp), unless the context asks
+// for im2col (Context::set_cpu_conv).
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -171,6 +171,9 @@ ConstStridedMatrixMap<T> tile_block(const T* t, const Geometry& g, const Tile& t
 inline bool use_winograd(const Context& ctx, const Shape& x, const Shape& w, winograd::Pass pass) {
   return ctx.cpu_conv() == CpuConv::automatic && winograd::applies(x, w, pass);
 }
+inline bool use_winograd5(const Context& ctx, const Shape& x, const Shape& w, winograd::Pass pass) {
+  return ctx.cpu_conv() == CpuConv::automatic && winograd5::applies(x, w, pass);
+}
 
 }  // namespace conv2d_detail
 
@@ -180,8 +183,7 @@ void conv2d_forward(Context& ctx, const Tensor<T>& x, const Tensor<T>& w, const 
   const Geometry g(x.shape(), w.shape());
   if (y.numel() == 0) return;
   if (use_winograd(ctx, x.shape(), w.shape(), winograd::Pass::forward)) return winograd::forward(x, w, b, y);
-  if (ctx.cpu_conv() == CpuConv::automatic && winograd5::applies(x.shape(), w.shape(), winograd::Pass::forward))
-    return winograd5::forward(x, w, b, y);
+  if (use_winograd5(ctx, x.shape(), w.shape(), winograd::Pass::forward)) return winograd5::forward(x, w, b, y);
   const auto weights = as_matrix(w.data(), g.k_out, g.patch());
   const auto bias = as_matrix(b.data(), g.k_out, 1).col(0);
   parallel_chunks(g.n, g.k_out * g.patch() * g.hw(), [&](int, std::int64_t first, std::int64_t last) {
@@ -216,7 +218,7 @@ void conv2d_backward_data(Context& ctx, const Tensor<T>& dy, const Tensor<T>& w,
   if (dx.numel() == 0) return;
   if (use_winograd(ctx, dx.shape(), w.shape(), winograd::Pass::backward_data))
     return winograd::backward_data(dy, w, dx);
-  if (ctx.cpu_conv() == CpuConv::automatic && winograd5::applies(dx.shape(), w.shape(), winograd::Pass::backward_data))
+  if (use_winograd5(ctx, dx.shape(), w.shape(), winograd::Pass::backward_data))
     return winograd5::backward_data(dy, w, dx);
   const auto weights = as_matrix(w.data(), g.k_out, g.patch());
   parallel_chunks(g.n, g.k_out * g.patch() * g.hw(), [&](int, std::int64_t first, std::int64_t last) {
@@ -243,8 +245,12 @@ void conv2d_backward_filter(Context& ctx, const Tensor<T>& x, const Tensor<T>& d
   dw.set_zero();
   db.set_zero();
   if (dy.numel() == 0) return;
-  if (use_winograd(ctx, x.shape(), dw.shape(), winograd::Pass::backward_filter)) {
-    winograd::backward_filter(x, dy, dw);
+  const bool winograd3 = use_winograd(ctx, x.shape(), dw.shape(), winograd::Pass::backward_filter);
+  if (winograd3 || use_winograd5(ctx, x.shape(), dw.shape(), winograd::Pass::backward_filter)) {
+    if (winograd3)
+      winograd::backward_filter(x, dy, dw);
+    else
+      winograd5::backward_filter(x, dy, dw);
     auto db_acc = as_matrix(db.data(), g.k_out, 1);
     for (std::int64_t image = 0; image < g.n; ++image)
       db_acc += as_matrix(dy.data() + image * g.k_out * g.hw(), g.k_out, g.hw()).rowwise().sum();

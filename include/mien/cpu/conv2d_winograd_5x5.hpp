@@ -8,11 +8,12 @@
 //   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 1]
 // The forward pass as the 3×3 path's forward (conv2d_winograd.hpp) with 36 positions ξ instead of 16, in its rows
 // layout (V and M are [36][channels][tiles]) and its blocks of tiles; tile (i, j) reads input rows 2i - 2 .. 2i + 3
-// and columns 2j - 2 .. 2j + 3. The backward-data pass is the forward pass on dy with the filters turned 180°.
+// and columns 2j - 2 .. 2j + 3. The backward-data pass is the forward pass on dy with the filters turned 180°; the
+// filter gradient is dW = Gᵀ (Σ over tiles of P · Vᵀ) G with P = A dy Aᵀ, as in the 3×3 path.
 // Measured against im2col on the second 5×5 stream convolution (32 → 64 channels), batch 32, 2 threads
-// (docs/benchmarks.md): 24×24 maps (48×48 network) forward 1.4×, backward data 0.9× (so not used there); 64×64
-// maps (128×128 network) forward 1.6×, backward data 1.45×, once a 64×64 map's 1024 tiles were cut into bands (as
-// one block its transformed tiles, 14 MB, ran 1.26× forward).
+// (docs/benchmarks.md): 24×24 maps (48×48 network) forward 1.4×, backward data 0.9× (so not used there), filter
+// gradient 1.4–1.6×; 64×64 maps (128×128 network) forward 1.6×, backward data 1.45×, filter gradient 1.3×, once a
+// 64×64 map's 1024 tiles were cut into bands (as one block, its transformed tiles, 14 MB, ran 1.26× forward).
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -28,23 +29,16 @@ using winograd::Pass;
 using winograd::TileBlock;
 using winograd::TileGrid;
 
-// With 8+ channels in and out: the forward pass on maps of 16×16 or more, the backward-data pass on maps of 32×32
-// or more (on the 48×48 network's 24×24 maps it ran 0.9× im2col); never the filter gradient.
-constexpr std::int64_t min_forward_pixels = 16 * 16;
+// With 8+ channels in and out: the forward and filter-gradient passes on maps of 16×16 or more, the backward-data
+// pass on maps of 32×32 or more (on the 48×48 network's 24×24 maps it ran 0.9× im2col).
+constexpr std::int64_t min_pixels = 16 * 16;
 constexpr std::int64_t min_backward_data_pixels = 32 * 32;
 constexpr std::int64_t min_channels = 8;
 
 inline bool applies(const Shape& x, const Shape& w, Pass pass) {
   if (w[2] != 5 || w[3] != 5 || std::min(x.c(), w[0]) < min_channels) return false;
   const std::int64_t pixels = x.h() * x.w();
-  switch (pass) {
-    case Pass::forward:
-      return pixels >= min_forward_pixels;
-    case Pass::backward_data:
-      return pixels >= min_backward_data_pixels;
-    default:
-      return false;
-  }
+  return pixels >= (pass == Pass::backward_data ? min_backward_data_pixels : min_pixels);
 }
 
 // ---- the small transforms ---------------------------------------------------------------------------------------
@@ -70,6 +64,18 @@ inline void g5(const T* g, std::int64_t gstep, T* u, std::int64_t step) {
   u[3 * step] = a / T(24) + b / T(12) + c / T(6) + d / T(3) + T(2) * e / T(3);
   u[4 * step] = a / T(24) - b / T(12) + c / T(6) - d / T(3) + T(2) * e / T(3);
   u[5 * step] = e;
+}
+
+// out[c·step] = Σ_k G[k][c] u[k·ustep] for c < 5: Gᵀ applied to six values (the adjoint of g5).
+template <class T>
+inline void gt6(const T* u, std::int64_t ustep, T* out, std::int64_t step) {
+  const T u0 = u[0], u1 = u[ustep], u2 = u[2 * ustep], u3 = u[3 * ustep], u4 = u[4 * ustep], u5 = u[5 * ustep];
+  const T sum12 = (u1 + u2) / T(6), diff12 = (u2 - u1) / T(6);
+  out[0] = u0 / T(4) - sum12 + (u3 + u4) / T(24);
+  out[step] = diff12 + (u3 - u4) / T(12);
+  out[2 * step] = (u3 + u4) / T(6) - sum12;
+  out[3 * step] = diff12 + (u3 - u4) / T(3);
+  out[4 * step] = T(2) * (u3 + u4) / T(3) - sum12 + u5;
 }
 
 // Filters w [K, C, 5, 5] → U [36][K][C] (U = G g Gᵀ). With `adjoint`, those of the backward-data pass, U [36][C][K]
@@ -166,6 +172,59 @@ void transform_outputs(const T* m, const TileBlock& blk, std::int64_t k_out, con
   }
 }
 
+// P [36][K][tiles] from dy [*, K, H, W] for the tiles of block b: P = A dy Aᵀ, a 2×2 block of dy (zero past the
+// edge) spread over the 6×6 transformed tile; A applied to (y0, y1) gives y0, y0 + y1, y0 - y1, y0 + 2y1, y0 - 2y1, y1.
+template <class T>
+void transform_output_gradients(const T* dy, const TileBlock& b, std::int64_t k_out, const TileGrid& g, T* p) {
+  const std::int64_t tiles = g.tiles(b), stride = k_out * tiles;
+  // blocks[2r + s][j] = dy[2i + r][2j + s]; mixed[2r + s][j] after A down the rows (2 → 6).
+  std::vector<T> blocks(static_cast<std::size_t>(4 * g.cols)), mixed(static_cast<std::size_t>(12 * g.cols));
+  for (std::int64_t img = 0; img < b.images; ++img) {
+    for (std::int64_t k = 0; k < k_out; ++k) {
+      const T* plane = dy + ((b.image + img) * k_out + k) * g.h * g.w;
+      for (std::int64_t i = b.row; i < b.row + b.rows; ++i) {
+        std::fill(blocks.begin(), blocks.end(), T(0));
+        for (int r = 0; r < 2 && 2 * i + r < g.h; ++r) {
+          const T* src = plane + (2 * i + r) * g.w;
+          T *even = blocks.data() + (2 * r) * g.cols, *odd = even + g.cols;
+          for (std::int64_t j = 0; j < g.w / 2; ++j) {
+            even[j] = src[2 * j];
+            odd[j] = src[2 * j + 1];
+          }
+          if (g.w % 2) even[g.cols - 1] = src[g.w - 1];
+        }
+        for (int s = 0; s < 2; ++s) {
+          const T *d0 = blocks.data() + s * g.cols, *d1 = d0 + 2 * g.cols;
+          T* a[6];
+          for (int r = 0; r < 6; ++r) a[r] = mixed.data() + (2 * r + s) * g.cols;
+          for (std::int64_t j = 0; j < g.cols; ++j) {
+            a[0][j] = d0[j];
+            a[1][j] = d0[j] + d1[j];
+            a[2][j] = d0[j] - d1[j];
+            a[3][j] = d0[j] + T(2) * d1[j];
+            a[4][j] = d0[j] - T(2) * d1[j];
+            a[5][j] = d1[j];
+          }
+        }
+        // Aᵀ across the columns (2 → 6).
+        T* out = p + k * tiles + g.index(b, img, i);
+        for (int r = 0; r < 6; ++r) {
+          const T *e0 = mixed.data() + (2 * r) * g.cols, *e1 = e0 + g.cols;
+          T* q = out + (6 * r) * stride;
+          for (std::int64_t j = 0; j < g.cols; ++j) {
+            q[j] = e0[j];
+            q[stride + j] = e0[j] + e1[j];
+            q[2 * stride + j] = e0[j] - e1[j];
+            q[3 * stride + j] = e0[j] + T(2) * e1[j];
+            q[4 * stride + j] = e0[j] - T(2) * e1[j];
+            q[5 * stride + j] = e1[j];
+          }
+        }
+      }
+    }
+  }
+}
+
 // ---- the forward pass ------------------------------------------------------------------------------------------
 
 // y = conv5x5(x, filters whose transform is u) + bias, x [N, C, H, W], y [N, K, H, W].
@@ -203,6 +262,41 @@ void backward_data(const Tensor<T>& dy, const Tensor<T>& w, Tensor<T>& dx) {
   const std::int64_t k_out = w.shape()[0];
   convolve<T>(dy.data(), transform_filters(w.data(), k_out, s.c(), true), nullptr, s.n(), k_out, s.c(), s.h(), s.w(),
               dx.data());
+}
+
+// dw [K, C, 5, 5] (overwritten): dU[ξ] = Σ over tiles of P[ξ] · V[ξ]ᵀ, then dW = Gᵀ dU G. The bias gradient is the
+// caller's. Per-thread partial sums are added in thread order, so the result does not depend on scheduling.
+template <class T>
+void backward_filter(const Tensor<T>& x, const Tensor<T>& dy, Tensor<T>& dw) {
+  const Shape& s = x.shape();
+  const std::int64_t k_out = dw.shape()[0], c_in = s.c(), n = s.n(), pairs = k_out * c_in;
+  const TileGrid grid(s.h(), s.w());
+  const std::int64_t work = 25 * pairs * s.h() * s.w();
+  const int threads = chunk_threads(n, work);
+  std::vector<std::vector<T>> du(static_cast<std::size_t>(threads),
+                                 std::vector<T>(static_cast<std::size_t>(36 * pairs), T(0)));
+  parallel_chunks(n, work, [&](int thread, std::int64_t first, std::int64_t last) {
+    const std::int64_t max_tiles = grid.max_block_tiles(last - first);
+    std::vector<T> v(static_cast<std::size_t>(36 * c_in * max_tiles));
+    std::vector<T> p(static_cast<std::size_t>(36 * k_out * max_tiles));
+    T* acc = du[static_cast<std::size_t>(thread)].data();
+    grid.for_each_block(first, last, [&](const TileBlock& b) {
+      const std::int64_t tiles = grid.tiles(b);
+      transform_inputs(x.data(), b, c_in, grid, v.data());
+      transform_output_gradients(dy.data(), b, k_out, grid, p.data());
+      for (int xi = 0; xi < 36; ++xi)
+        as_matrix(acc + xi * pairs, k_out, c_in).noalias() +=
+            as_matrix(p.data() + xi * k_out * tiles, k_out, tiles) *
+            as_matrix(v.data() + xi * c_in * tiles, c_in, tiles).transpose();
+    });
+  });
+  for (std::size_t t = 1; t < du.size(); ++t) as_array(du[0].data(), 36 * pairs) += as_array(du[t].data(), 36 * pairs);
+  for (std::int64_t pair = 0; pair < pairs; ++pair) {
+    T tile[36], t[30];  // t = Gᵀ dU, 5×6
+    for (int xi = 0; xi < 36; ++xi) tile[xi] = du[0][static_cast<std::size_t>(xi * pairs + pair)];
+    for (int col = 0; col < 6; ++col) gt6(tile + col, 6, t + col, 6);
+    for (int r = 0; r < 5; ++r) gt6(t + 6 * r, 1, dw.data() + pair * 25 + 5 * r, 1);
+  }
 }
 
 }  // namespace mien::cpu::winograd5
