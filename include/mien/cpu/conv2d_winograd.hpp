@@ -188,14 +188,15 @@ namespace rows {
 // The two steps of the input transform of a tile row. The __restrict qualifiers keep their loops vectorized:
 // without them GCC vectorized them in one build of the network and not in another (a 2.4× slower input transform,
 // seen in a profile).
-// Bᵀ down four rows r[0 .. 3] of n entries each (n apart): t[s·n + e].
+// Bᵀ down four rows r0 .. r3 of n entries each: t[s·ld + e].
 template <class T>
-void bt_down_rows(const T* __restrict r, std::int64_t n, T* __restrict t) {
+void bt_down_rows(const T* __restrict r0, const T* __restrict r1, const T* __restrict r2, const T* __restrict r3,
+                  std::int64_t n, T* __restrict t, std::int64_t ld) {
   for (std::int64_t e = 0; e < n; ++e) {
-    t[e] = r[e] - r[2 * n + e];
-    t[n + e] = r[n + e] + r[2 * n + e];
-    t[2 * n + e] = r[2 * n + e] - r[n + e];
-    t[3 * n + e] = r[n + e] - r[3 * n + e];
+    t[e] = r0[e] - r2[e];
+    t[ld + e] = r1[e] + r2[e];
+    t[2 * ld + e] = r2[e] - r1[e];
+    t[3 * ld + e] = r1[e] - r3[e];
   }
 }
 
@@ -211,31 +212,27 @@ void b_across_tiles(const T* __restrict t, std::int64_t cols, T* __restrict v0, 
   }
 }
 
-// Copies rows first .. first + count - 1 of a plane [H, W] into `rows` (count rows, `width` apart), each moved
-// right by `pad` columns; entries outside the map are zero.
+// Row `row` of a plane [H, W], or `zeros` (W zeros) for a row outside the map: the padding above and below.
 template <class T>
-void load_padded_rows(const T* plane, const TileGrid& g, std::int64_t first, int count, int pad, std::int64_t width,
-                      std::vector<T>& rows) {
-  std::fill(rows.begin(), rows.end(), T(0));
-  for (int r = 0; r < count; ++r) {
-    const std::int64_t src = first + r;
-    if (src >= 0 && src < g.h) std::copy(plane + src * g.w, plane + (src + 1) * g.w, rows.data() + r * width + pad);
-  }
+const T* row_or_zeros(const T* plane, const TileGrid& g, std::int64_t row, const std::vector<T>& zeros) {
+  return row >= 0 && row < g.h ? plane + row * g.w : zeros.data();
 }
 
 // V [16][C][tiles] for the tiles of block b of x [*, C, H, W].
 template <class T>
 void transform_inputs(const T* x, const TileBlock& b, std::int64_t c_in, const TileGrid& g, T* v) {
   const std::int64_t tiles = g.tiles(b), stride = c_in * tiles, width = 2 * g.cols + 2;
-  std::vector<T> rows(static_cast<std::size_t>(4 * width)), mixed(static_cast<std::size_t>(4 * width));
+  // mixed[s][1 + col] holds Bᵀ down the tile row's input rows at column col; its other entries are the left and
+  // right padding, zero throughout.
+  std::vector<T> mixed(static_cast<std::size_t>(4 * width)), zeros(static_cast<std::size_t>(g.w));
   for (std::int64_t img = 0; img < b.images; ++img) {
     for (std::int64_t c = 0; c < c_in; ++c) {
       const T* plane = x + ((b.image + img) * c_in + c) * g.h * g.w;
       for (std::int64_t i = b.row; i < b.row + b.rows; ++i) {
-        // The tile row's four input rows, zero-padded: rows[r][1 + col] = x[2i - 1 + r][col].
-        load_padded_rows(plane, g, 2 * i - 1, 4, 1, width, rows);
-        // Bᵀ down the rows, then B across the columns of each tile.
-        bt_down_rows(rows.data(), width, mixed.data());
+        // Bᵀ down the tile row's four input rows 2i - 1 .. 2i + 2, then B across the columns of each tile.
+        bt_down_rows(row_or_zeros(plane, g, 2 * i - 1, zeros), row_or_zeros(plane, g, 2 * i, zeros),
+                     row_or_zeros(plane, g, 2 * i + 1, zeros), row_or_zeros(plane, g, 2 * i + 2, zeros), g.w,
+                     mixed.data() + 1, width);
         T* out = v + c * tiles + g.index(b, img, i);
         for (int r = 0; r < 4; ++r) {
           T* v0 = out + (4 * r) * stride;

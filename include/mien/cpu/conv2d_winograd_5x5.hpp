@@ -101,11 +101,11 @@ std::vector<T> transform_filters(const T* w, std::int64_t k_out, std::int64_t c_
 // ---- the tile transforms (rows layout) --------------------------------------------------------------------------
 
 // The two steps of the input transform of a tile row, with __restrict pointers so that they stay vectorized (see
-// conv2d_winograd.hpp). Bᵀ down six rows d[0 .. 5] of n entries each (n apart): t[s·n + e].
+// conv2d_winograd.hpp). Bᵀ down six rows d0 .. d5 of n entries each: t[s·ld + e].
 template <class T>
-void bt_down_rows(const T* __restrict d, std::int64_t n, T* __restrict t) {
-  for (std::int64_t e = 0; e < n; ++e)
-    bt6(d[e], d[n + e], d[2 * n + e], d[3 * n + e], d[4 * n + e], d[5 * n + e], t + e, n);
+void bt_down_rows(const T* __restrict d0, const T* __restrict d1, const T* __restrict d2, const T* __restrict d3,
+                  const T* __restrict d4, const T* __restrict d5, std::int64_t n, T* __restrict t, std::int64_t ld) {
+  for (std::int64_t e = 0; e < n; ++e) bt6(d0[e], d1[e], d2[e], d3[e], d4[e], d5[e], t + e, ld);
 }
 
 // B across the columns of each of `cols` tiles in one row q: o[s·stride + j] from q[2j .. 2j + 5].
@@ -119,15 +119,17 @@ void b_across_tiles(const T* __restrict q, std::int64_t cols, T* __restrict o, s
 template <class T>
 void transform_inputs(const T* x, const TileBlock& b, std::int64_t c_in, const TileGrid& g, T* v) {
   const std::int64_t tiles = g.tiles(b), stride = c_in * tiles, width = 2 * g.cols + 4;
-  std::vector<T> rows(static_cast<std::size_t>(6 * width)), mixed(static_cast<std::size_t>(6 * width));
+  // mixed[s][2 + col] holds Bᵀ down the tile row's input rows at column col; its other entries are the left and
+  // right padding, zero throughout.
+  std::vector<T> mixed(static_cast<std::size_t>(6 * width)), zeros(static_cast<std::size_t>(g.w));
   for (std::int64_t img = 0; img < b.images; ++img) {
     for (std::int64_t c = 0; c < c_in; ++c) {
       const T* plane = x + ((b.image + img) * c_in + c) * g.h * g.w;
       for (std::int64_t i = b.row; i < b.row + b.rows; ++i) {
-        // The tile row's six input rows, zero-padded: rows[r][2 + col] = x[2i - 2 + r][col].
-        winograd::rows::load_padded_rows(plane, g, 2 * i - 2, 6, 2, width, rows);
-        // Bᵀ down the rows, then B across the columns of each tile.
-        bt_down_rows(rows.data(), width, mixed.data());
+        // Bᵀ down the tile row's six input rows 2i - 2 .. 2i + 3, then B across the columns of each tile.
+        const T* d[6];
+        for (int r = 0; r < 6; ++r) d[r] = winograd::rows::row_or_zeros(plane, g, 2 * i - 2 + r, zeros);
+        bt_down_rows(d[0], d[1], d[2], d[3], d[4], d[5], g.w, mixed.data() + 2, width);
         T* out = v + c * tiles + g.index(b, img, i);
         for (int r = 0; r < 6; ++r) b_across_tiles(mixed.data() + r * width, g.cols, out + (6 * r) * stride, stride);
       }
