@@ -80,6 +80,7 @@ StepResult bench_training_step(std::int64_t input_size, std::int64_t batch, int 
   PaperNetConfig config;
   config.input_size = input_size;
   PaperNet<float> model(ctx, config);
+  model.set_input_gradient(false);  // as in training, and as the frameworks compared with do
   Adam<float> adam;
   SoftmaxCrossEntropy<float> loss;
   const Tensor<float> x = random_tensor(model.input_shape(batch), 4);

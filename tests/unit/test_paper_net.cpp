@@ -46,6 +46,22 @@ TEST_CASE("A small paper network's gradients match finite differences", "[paper_
   }
 }
 
+TEST_CASE("Without the input gradient, backward gives the same parameter gradients", "[paper_net]") {
+  std::vector<std::vector<double>> grads[2];
+  for (bool input_gradient : {true, false}) {
+    Context ctx(11);
+    PaperNet<double> net(ctx, tiny_config());
+    net.set_input_gradient(input_gradient);
+    const Tensor<double> x = testing::random_tensor(net.input_shape(4), 5);
+    const Tensor<double>& logits = net.forward(ctx, x, Mode::train);
+    const Tensor<double>& dx = net.backward(ctx, testing::random_tensor(logits.shape(), 6));
+    CHECK(dx.numel() == (input_gradient ? x.numel() : 0));
+    for (const auto& p : net.params()) grads[input_gradient].emplace_back(p.grad->begin(), p.grad->end());
+  }
+  REQUIRE(grads[0].size() == grads[1].size());
+  for (std::size_t k = 0; k < grads[0].size(); ++k) CHECK(grads[0][k] == grads[1][k]);
+}
+
 TEST_CASE("The default paper network has the documented size", "[paper_net]") {
   Context ctx(1);
   PaperNet<float> net(ctx, PaperNetConfig{});

@@ -49,9 +49,17 @@ class Conv2D : public Layer<T> {
   const Tensor<T>& backward(Context& ctx, const Tensor<T>& dy) override {
     check_arg(input_ != nullptr, "Conv2D::backward", "called before forward");
     ops::conv2d_backward_filter(ctx, *input_, dy, weight_grad_, bias_grad_);
+    if (!input_gradient_) {
+      dx_ = Tensor<T>();
+      return dx_;
+    }
     ops::conv2d_backward_data(ctx, dy, weight_, input_->shape(), dx_);
     return dx_;
   }
+
+  // Off for a layer whose input needs no gradient (a network's first convolution, reading the images): backward
+  // then skips its backward-data pass and returns an empty tensor.
+  void set_input_gradient(bool needed) { input_gradient_ = needed; }
 
   std::int64_t macs(const Shape& input) const override {
     const Shape out = output_shape(input);
@@ -69,6 +77,7 @@ class Conv2D : public Layer<T> {
  private:
   std::int64_t in_channels_, out_channels_;
   int kernel_;
+  bool input_gradient_ = true;
   Tensor<T> weight_, bias_, weight_grad_, bias_grad_;
   Tensor<T> y_, dx_;
   const Tensor<T>* input_ = nullptr;

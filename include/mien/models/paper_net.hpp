@@ -122,9 +122,22 @@ class PaperNet : public Layer<T> {
       g = &split_grads_[s - 1];
     }
     if (streams_.size() == 1) split_grads_[0] = *g;
+    if (!input_gradient_) {
+      for (std::size_t s = 0; s < streams_.size(); ++s) streams_[s]->backward(ctx, split_grads_[s]);
+      dx_ = Tensor<T>();
+      return dx_;
+    }
     dx_ = streams_[0]->backward(ctx, split_grads_[0]);
     for (std::size_t s = 1; s < streams_.size(); ++s) ops::add(ctx, dx_, streams_[s]->backward(ctx, split_grads_[s]), dx_);
     return dx_;
+  }
+
+  // Training needs no gradient of the images: with it off, the streams' first convolutions skip their
+  // backward-data pass (as frameworks do for inputs that need no gradient) and backward returns an empty tensor.
+  // On by default, for gradient checks and the reference comparison of the input gradient.
+  void set_input_gradient(bool needed) {
+    input_gradient_ = needed;
+    for (auto& stream : streams_) static_cast<Conv2D<T>&>(stream->at(0)).set_input_gradient(needed);
   }
 
   // The last residual block's output of the latest forward, and dL/d(that) of the latest backward (Grad-CAM).
@@ -210,6 +223,7 @@ class PaperNet : public Layer<T> {
   Tensor<T> gate_grad_sum_, dx_;
   const Tensor<T>* features_ = nullptr;
   const Tensor<T>* feature_grad_ = nullptr;
+  bool input_gradient_ = true;
 };
 
 }  // namespace mien

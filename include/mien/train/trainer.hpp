@@ -110,6 +110,7 @@ class Trainer {
     namespace fs = std::filesystem;
     fs::create_directories(options_.run_dir);
     ctx_.set_step(state.step);
+    model_.set_input_gradient(false);
     const double base_lr = adam_.options().lr;
     Batch batch;
     Tensor<float> x(Shape{0}, ctx_.device());
