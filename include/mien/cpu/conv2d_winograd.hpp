@@ -125,13 +125,14 @@ struct TileBlock {
 // transformed inputs and products would no longer stay in cache between the transforms and the GEMMs).
 struct TileGrid {
   std::int64_t h, w, rows, cols;  // map extent; tiles down and across
+  std::int64_t target;            // tiles per block
   std::int64_t per_image() const { return rows * cols; }
-  TileGrid(std::int64_t height, std::int64_t width)
-      : h(height), w(width), rows((height + 1) / 2), cols((width + 1) / 2) {}
+  TileGrid(std::int64_t height, std::int64_t width, std::int64_t target_block_tiles = target_tiles)
+      : h(height), w(width), rows((height + 1) / 2), cols((width + 1) / 2), target(target_block_tiles) {}
   std::int64_t images_per_block(std::int64_t images) const {
-    return std::max<std::int64_t>(1, std::min(images, target_tiles / per_image()));
+    return std::max<std::int64_t>(1, std::min(images, target / per_image()));
   }
-  std::int64_t rows_per_block() const { return std::clamp<std::int64_t>(target_tiles / cols, 1, rows); }
+  std::int64_t rows_per_block() const { return std::clamp<std::int64_t>(target / cols, 1, rows); }
   // The most tiles a block of a thread with `images` images holds, for sizing scratch.
   std::int64_t max_block_tiles(std::int64_t images) const {
     return images_per_block(images) > 1 ? images_per_block(images) * per_image() : rows_per_block() * cols;
@@ -144,7 +145,7 @@ struct TileGrid {
   void for_each_block(std::int64_t first, std::int64_t last, Fn&& fn) const {
     const std::int64_t group = images_per_block(last - first);
     for (std::int64_t image = first; image < last; image += group) {
-      if (group > 1 || per_image() <= target_tiles) {
+      if (group > 1 || per_image() <= target) {
         fn(TileBlock{image, std::min(group, last - image), 0, rows});
         continue;
       }

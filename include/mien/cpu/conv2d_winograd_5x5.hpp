@@ -11,9 +11,9 @@
 // and columns 2j - 2 .. 2j + 3. The backward-data pass is the forward pass on dy with the filters turned 180°; the
 // filter gradient is dW = Gᵀ (Σ over tiles of P · Vᵀ) G with P = A dy Aᵀ, as in the 3×3 path.
 // Measured against im2col on the second 5×5 stream convolution (32 → 64 channels), batch 32, 2 threads
-// (docs/benchmarks.md): 24×24 maps (48×48 network) forward 1.4×, backward data 0.9× (so not used there), filter
-// gradient 1.4–1.6×; 64×64 maps (128×128 network) forward 1.6×, backward data 1.45×, filter gradient 1.3×, once a
-// 64×64 map's 1024 tiles were cut into bands (as one block, its transformed tiles, 14 MB, ran 1.26× forward).
+// (docs/benchmarks.md): 24×24 maps (48×48 network) forward 1.5×, backward data 1.2×, filter gradient 1.45×; 64×64
+// maps (128×128 network) forward 1.6×, backward data 1.45×, filter gradient 1.4×, once the maps were cut into bands
+// of tile rows (a whole 64×64 map as one block, 14 MB of transformed tiles, ran the forward pass 1.26×).
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -29,17 +29,18 @@ using winograd::Pass;
 using winograd::TileBlock;
 using winograd::TileGrid;
 
-// With 8+ channels in and out: the forward and filter-gradient passes on maps of 16×16 or more, the backward-data
-// pass on maps of 32×32 or more (on the 48×48 network's 24×24 maps it ran 0.9× im2col).
+// Every pass on maps of 16×16 or more with 8+ channels in and out.
 constexpr std::int64_t min_pixels = 16 * 16;
-constexpr std::int64_t min_backward_data_pixels = 32 * 32;
 constexpr std::int64_t min_channels = 8;
 
-inline bool applies(const Shape& x, const Shape& w, Pass pass) {
-  if (w[2] != 5 || w[3] != 5 || std::min(x.c(), w[0]) < min_channels) return false;
-  const std::int64_t pixels = x.h() * x.w();
-  return pixels >= (pass == Pass::backward_data ? min_backward_data_pixels : min_pixels);
+inline bool applies(const Shape& x, const Shape& w, Pass /*pass*/) {
+  return w[2] == 5 && w[3] == 5 && std::min(x.c(), w[0]) >= min_channels && x.h() * x.w() >= min_pixels;
 }
+
+// Blocks of 128 tiles on maps below 32×32 and 256 (the 3×3 path's) on larger ones: on the 24×24 maps, blocks of one
+// whole map (144 tiles) ran the backward passes 1.3–1.4× slower than bands of 10 tile rows, and on 64×64 maps
+// bands of 4 rows ran 1.05–1.1× slower than bands of 8 (docs/benchmarks.md).
+inline TileGrid tile_grid(std::int64_t h, std::int64_t w) { return TileGrid(h, w, h * w < 32 * 32 ? 128 : 256); }
 
 // ---- the small transforms ---------------------------------------------------------------------------------------
 
@@ -233,7 +234,7 @@ void transform_output_gradients(const T* dy, const TileBlock& b, std::int64_t k_
 template <class T>
 void convolve(const T* x, const std::vector<T>& u, const T* bias, std::int64_t n, std::int64_t c_in,
               std::int64_t k_out, std::int64_t h, std::int64_t w, T* y) {
-  const TileGrid grid(h, w);
+  const TileGrid grid = tile_grid(h, w);
   parallel_chunks(n, 25 * c_in * k_out * h * w, [&](int, std::int64_t first, std::int64_t last) {
     const std::int64_t max_tiles = grid.max_block_tiles(last - first);
     std::vector<T> v(static_cast<std::size_t>(36 * c_in * max_tiles));
@@ -272,7 +273,7 @@ template <class T>
 void backward_filter(const Tensor<T>& x, const Tensor<T>& dy, Tensor<T>& dw) {
   const Shape& s = x.shape();
   const std::int64_t k_out = dw.shape()[0], c_in = s.c(), n = s.n(), pairs = k_out * c_in;
-  const TileGrid grid(s.h(), s.w());
+  const TileGrid grid = tile_grid(s.h(), s.w());
   const std::int64_t work = 25 * pairs * s.h() * s.w();
   const int threads = chunk_threads(n, work);
   std::vector<std::vector<T>> du(static_cast<std::size_t>(threads),
