@@ -120,9 +120,9 @@ TEST_CASE("conv2d forward and both backwards match the direct definition", "[con
   // Shapes that take every path: large maps cut into bands of rows (28x28 in two, 40x33 in three uneven ones),
   // small maps grouped several images per GEMM with a short last group (7x6), a 1x1 kernel, a kernel wider
   // than the map, batches split over threads, both Winograd 3x3 layouts (channels-last on a small map with 32+
-  // channels, rows on maps of 32x32 or more, those of more than 256 tiles in uneven bands of tile rows) and the
-  // Winograd 5x5 passes (8+ channels, 16x16 or more; bands of tile rows from 128 tiles below 32x32, 256 above) on
-  // odd extents, with tiles hanging over the right and bottom edges.
+  // channels, rows on maps of 32x32 or more; either in bands of tile rows where a map has more than 256 tiles, as
+  // 3x340 has) and the Winograd 5x5 passes (8+ channels, 16x16 or more; bands from 128 tiles below 32x32, 256
+  // above) on odd extents, with tiles hanging over the right and bottom edges.
   struct Case {
     std::int64_t n, c, h, w, k_out;
     int k;
@@ -130,7 +130,8 @@ TEST_CASE("conv2d forward and both backwards match the direct definition", "[con
   const std::vector<Case> cases{{3, 2, 28, 28, 3, 3}, {2, 2, 40, 33, 3, 5}, {5, 3, 7, 6, 4, 5}, {9, 2, 7, 6, 3, 3},
                                 {2, 3, 5, 4, 2, 1},   {2, 2, 3, 2, 3, 7},   {40, 4, 6, 6, 8, 3},
                                 {3, 64, 5, 7, 65, 3}, {1, 64, 33, 32, 64, 3}, {2, 8, 33, 35, 9, 3},
-                                {3, 8, 17, 18, 9, 5}, {1, 9, 20, 31, 8, 5}, {2, 8, 33, 35, 9, 5}};
+                                {3, 8, 17, 18, 9, 5}, {1, 9, 20, 31, 8, 5}, {2, 8, 33, 35, 9, 5},
+                                {2, 32, 3, 340, 32, 3}};
   for (const Case& cs : cases) {
     CAPTURE(cs.n, cs.c, cs.h, cs.w, cs.k_out, cs.k);
     const Tensor<double> x = random_tensor(Shape{cs.n, cs.c, cs.h, cs.w}, 11);

@@ -359,14 +359,14 @@ void to_channels_last(const T* image, std::int64_t channels, std::int64_t pixels
   as_matrix(hwc.data(), pixels, channels) = as_matrix(image, channels, pixels).transpose();
 }
 
-// V [16][tiles][C] for the tiles of block blk (whole images) of x [*, C, H, W]: V = Bᵀ d B per tile and channel.
+// V [16][tiles][C] for the tiles of block blk of x [*, C, H, W]: V = Bᵀ d B per tile and channel.
 template <class T>
 void transform_inputs(const T* x, const TileBlock& blk, std::int64_t c_in, const TileGrid& g, std::vector<T>& hwc,
                       const std::vector<T>& zeros, T* v) {
   const std::int64_t tiles = g.tiles(blk), stride = tiles * c_in;
   for (std::int64_t img = 0; img < blk.images; ++img) {
     to_channels_last(x + (blk.image + img) * c_in * g.h * g.w, c_in, g.h * g.w, hwc);
-    for (std::int64_t i = 0; i < g.rows; ++i) {
+    for (std::int64_t i = blk.row; i < blk.row + blk.rows; ++i) {
       for (std::int64_t j = 0; j < g.cols; ++j) {
         // d[r][s]: the channels of input pixel (2i - 1 + r, 2j - 1 + s), zeros outside the map.
         const T* d[4][4];
@@ -378,7 +378,7 @@ void transform_inputs(const T* x, const TileBlock& blk, std::int64_t c_in, const
             d[r][s] = inside ? hwc.data() + (row * g.w + col) * c_in : zeros.data();
           }
         }
-        T* out = v + (img * g.per_image() + i * g.cols + j) * c_in;
+        T* out = v + (g.index(blk, img, i) + j) * c_in;
         for (int s = 0; s < 4; ++s) {
           // Bᵀ down column s, then B across each resulting row.
           const ConstVec<T> d0(d[0][s], c_in), d1(d[1][s], c_in), d2(d[2][s], c_in), d3(d[3][s], c_in);
@@ -401,7 +401,7 @@ void transform_inputs(const T* x, const TileBlock& blk, std::int64_t c_in, const
   }
 }
 
-// y [*, K, H, W] (+ bias when given) for the tiles of block blk (whole images), from M [16][tiles][K]: Aᵀ M A.
+// y [*, K, H, W] (+ bias when given) for the tiles of block blk, from M [16][tiles][K]: Aᵀ M A.
 template <class T>
 void transform_outputs(const T* m, const TileBlock& blk, std::int64_t k_out, const TileGrid& g, const T* bias,
                        std::vector<T>& hwc, T* y) {
@@ -409,9 +409,9 @@ void transform_outputs(const T* m, const TileBlock& blk, std::int64_t k_out, con
   hwc.resize(static_cast<std::size_t>(g.h * g.w * k_out));
   Eigen::Array<T, Eigen::Dynamic, 1> col[4][2];  // A across each row of the tile: col[r][s]
   for (std::int64_t img = 0; img < blk.images; ++img) {
-    for (std::int64_t i = 0; i < g.rows; ++i) {
+    for (std::int64_t i = blk.row; i < blk.row + blk.rows; ++i) {
       for (std::int64_t j = 0; j < g.cols; ++j) {
-        const T* in = m + (img * g.per_image() + i * g.cols + j) * k_out;
+        const T* in = m + (g.index(blk, img, i) + j) * k_out;
         for (int r = 0; r < 4; ++r) {
           const ConstVec<T> m0(in + (4 * r) * stride, k_out), m1(in + (4 * r + 1) * stride, k_out),
               m2(in + (4 * r + 2) * stride, k_out), m3(in + (4 * r + 3) * stride, k_out);
@@ -425,13 +425,15 @@ void transform_outputs(const T* m, const TileBlock& blk, std::int64_t k_out, con
         }
       }
     }
-    auto out = as_matrix(y + (blk.image + img) * k_out * g.h * g.w, k_out, g.h * g.w);
-    out = as_matrix(static_cast<const T*>(hwc.data()), g.h * g.w, k_out).transpose();
+    // Back to NCHW: the pixels of the block's output rows only.
+    const std::int64_t first = 2 * blk.row * g.w, count = std::min(2 * (blk.row + blk.rows), g.h) * g.w - first;
+    auto out = as_matrix(y + (blk.image + img) * k_out * g.h * g.w, k_out, g.h * g.w).middleCols(first, count);
+    out = as_matrix(static_cast<const T*>(hwc.data()) + first * k_out, count, k_out).transpose();
     if (bias != nullptr) out.colwise() += as_matrix(bias, k_out, 1).col(0);
   }
 }
 
-// P [16][tiles][K] from dy [*, K, H, W] for the tiles of block blk (whole images): P = A dy Aᵀ per tile and
+// P [16][tiles][K] from dy [*, K, H, W] for the tiles of block blk: P = A dy Aᵀ per tile and
 // channel, a 2×2 block of dy (zeros past an odd map's edge) spread over the 4×4 transformed tile.
 template <class T>
 void transform_output_gradients(const T* dy, const TileBlock& blk, std::int64_t k_out, const TileGrid& g,
@@ -439,14 +441,14 @@ void transform_output_gradients(const T* dy, const TileBlock& blk, std::int64_t 
   const std::int64_t tiles = g.tiles(blk), stride = tiles * k_out;
   for (std::int64_t img = 0; img < blk.images; ++img) {
     to_channels_last(dy + (blk.image + img) * k_out * g.h * g.w, k_out, g.h * g.w, hwc);
-    for (std::int64_t i = 0; i < g.rows; ++i) {
+    for (std::int64_t i = blk.row; i < blk.row + blk.rows; ++i) {
       for (std::int64_t j = 0; j < g.cols; ++j) {
         const auto at = [&](std::int64_t row, std::int64_t col) {
           return row < g.h && col < g.w ? hwc.data() + (row * g.w + col) * k_out : zeros.data();
         };
         const ConstVec<T> a(at(2 * i, 2 * j), k_out), b(at(2 * i, 2 * j + 1), k_out),
             c(at(2 * i + 1, 2 * j), k_out), d(at(2 * i + 1, 2 * j + 1), k_out);
-        T* out = p + (img * g.per_image() + i * g.cols + j) * k_out;
+        T* out = p + (g.index(blk, img, i) + j) * k_out;
         const auto put = [&](int xi, const auto& value) { Vec<T>(out + xi * stride, k_out) = value; };
         // A down the rows gives (a, b), (a + c, b + d), (a - c, b - d), (-c, -d); Aᵀ across each row (e, f)
         // gives e, e + f, e - f, -f.
