@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libeigen3-dev        # CPU backend
+  libopenblas0-pthread # CPU backend's float GEMMs where it has AVX-512 kernels (optional: cpu/gemm.hpp)
   catch2               # tests (Debian ships Catch2 2.13)
   libstb-dev           # image decode/encode
   libcli11-dev         # example programs' flags

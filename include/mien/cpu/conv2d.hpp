@@ -28,6 +28,7 @@
 #include "mien/cpu/conv2d_winograd.hpp"
 #include "mien/cpu/conv2d_winograd_5x5.hpp"
 #include "mien/cpu/eigen.hpp"
+#include "mien/cpu/gemm.hpp"
 #include "mien/cpu/parallel.hpp"
 
 namespace mien::cpu {
@@ -197,13 +198,13 @@ void conv2d_forward(Context& ctx, const Tensor<T>& x, const Tensor<T>& w, const 
       T* out = y.data() + t.image * g.k_out * g.hw();
       if (t.images == 1) {
         auto band = as_strided_matrix(out + t.row * g.w, g.k_out, cols, g.hw());
-        band.noalias() = weights * unfolded;
+        matmul(band, weights, unfolded);
         band.colwise() += bias;
         return;
       }
       // Whole maps of several images: multiply into scratch, then scatter each image's [K, HW] block to NCHW.
       auto result = as_matrix(product.data(), g.k_out, cols);
-      result.noalias() = weights * unfolded;
+      matmul(result, weights, unfolded);
       for (std::int64_t img = 0; img < t.images; ++img)
         as_matrix(out + img * g.k_out * g.hw(), g.k_out, g.hw()) =
             result.middleCols(img * g.hw(), g.hw()).colwise() + bias;
@@ -227,8 +228,8 @@ void conv2d_backward_data(Context& ctx, const Tensor<T>& dy, const Tensor<T>& w,
     Tensor<T> gathered(Shape{tiling.groups_images() ? g.k_out * tiling.max_columns() : 0});
     tiling.for_each(first, last, [&](const Tile& t) {
       const std::int64_t cols = t.images * t.rows * g.w;
-      as_matrix(dcol.data(), g.patch(), cols).noalias() =
-          weights.transpose() * tile_block(dy.data(), g, t, gathered.data());
+      matmul(as_matrix(dcol.data(), g.patch(), cols), weights.transpose(),
+             tile_block(dy.data(), g, t, gathered.data()));
       for (std::int64_t img = 0; img < t.images; ++img) {
         T* dx_img = dx.data() + (t.image + img) * g.c * g.hw();
         if (t.row == 0) std::fill(dx_img, dx_img + g.c * g.hw(), T(0));
@@ -274,7 +275,7 @@ void conv2d_backward_filter(Context& ctx, const Tensor<T>& x, const Tensor<T>& d
       const std::int64_t cols = t.images * t.rows * g.w;
       im2col_tile(x.data(), g, t, col.data(), cols);
       const auto grad_out = tile_block(dy.data(), g, t, gathered.data());
-      dw_acc.noalias() += grad_out * as_matrix(col.data(), g.patch(), cols).transpose();
+      matmul_add(dw_acc, grad_out, as_matrix(static_cast<const T*>(col.data()), g.patch(), cols).transpose());
       db_acc += grad_out.rowwise().sum();
     });
   });

@@ -28,6 +28,7 @@
 
 #include "mien/core/tensor.hpp"
 #include "mien/cpu/eigen.hpp"
+#include "mien/cpu/gemm.hpp"
 #include "mien/cpu/parallel.hpp"
 
 namespace mien::cpu::winograd {
@@ -492,16 +493,16 @@ void convolve(const T* x, const std::vector<T>& u, const T* bias, std::int64_t n
       if (layout == Layout::rows) {
         rows::transform_inputs(x, b, c_in, grid, v.data());
         for (int xi = 0; xi < 16; ++xi)
-          as_matrix(m.data() + xi * k_out * tiles, k_out, tiles).noalias() =
-              as_matrix(u.data() + xi * k_out * c_in, k_out, c_in) *
-              as_matrix(v.data() + xi * c_in * tiles, c_in, tiles);
+          matmul(as_matrix(m.data() + xi * k_out * tiles, k_out, tiles),
+                 as_matrix(u.data() + xi * k_out * c_in, k_out, c_in),
+                 as_matrix(static_cast<const T*>(v.data()) + xi * c_in * tiles, c_in, tiles));
         rows::transform_outputs(m.data(), b, k_out, grid, bias, y);
       } else {
         channels_last::transform_inputs(x, b, c_in, grid, hwc, zeros, v.data());
         for (int xi = 0; xi < 16; ++xi)
-          as_matrix(m.data() + xi * tiles * k_out, tiles, k_out).noalias() =
-              as_matrix(v.data() + xi * tiles * c_in, tiles, c_in) *
-              as_matrix(u.data() + xi * c_in * k_out, c_in, k_out);
+          matmul(as_matrix(m.data() + xi * tiles * k_out, tiles, k_out),
+                 as_matrix(static_cast<const T*>(v.data()) + xi * tiles * c_in, tiles, c_in),
+                 as_matrix(u.data() + xi * c_in * k_out, c_in, k_out));
         channels_last::transform_outputs(m.data(), b, k_out, grid, bias, hwc, y);
       }
     });
@@ -551,16 +552,16 @@ void backward_filter(const Tensor<T>& x, const Tensor<T>& dy, Tensor<T>& dw) {
         rows::transform_inputs(x.data(), b, c_in, grid, v.data());
         rows::transform_output_gradients(dy.data(), b, k_out, grid, p.data());
         for (int xi = 0; xi < 16; ++xi)
-          as_matrix(acc + xi * pairs, k_out, c_in).noalias() +=
-              as_matrix(p.data() + xi * k_out * tiles, k_out, tiles) *
-              as_matrix(v.data() + xi * c_in * tiles, c_in, tiles).transpose();
+          matmul_add(as_matrix(acc + xi * pairs, k_out, c_in),
+                     as_matrix(static_cast<const T*>(p.data()) + xi * k_out * tiles, k_out, tiles),
+                     as_matrix(static_cast<const T*>(v.data()) + xi * c_in * tiles, c_in, tiles).transpose());
       } else {
         channels_last::transform_inputs(x.data(), b, c_in, grid, hwc, zeros, v.data());
         channels_last::transform_output_gradients(dy.data(), b, k_out, grid, hwc, zeros, p.data());
         for (int xi = 0; xi < 16; ++xi)
-          as_matrix(acc + xi * pairs, k_out, c_in).noalias() +=
-              as_matrix(p.data() + xi * tiles * k_out, tiles, k_out).transpose() *
-              as_matrix(v.data() + xi * tiles * c_in, tiles, c_in);
+          matmul_add(as_matrix(acc + xi * pairs, k_out, c_in),
+                     as_matrix(static_cast<const T*>(p.data()) + xi * tiles * k_out, tiles, k_out).transpose(),
+                     as_matrix(static_cast<const T*>(v.data()) + xi * tiles * c_in, tiles, c_in));
       }
     });
   });

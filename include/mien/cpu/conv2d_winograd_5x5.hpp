@@ -21,6 +21,7 @@
 #include "mien/core/tensor.hpp"
 #include "mien/cpu/conv2d_winograd.hpp"
 #include "mien/cpu/eigen.hpp"
+#include "mien/cpu/gemm.hpp"
 #include "mien/cpu/parallel.hpp"
 
 namespace mien::cpu::winograd5 {
@@ -243,8 +244,9 @@ void convolve(const T* x, const std::vector<T>& u, const T* bias, std::int64_t n
       const std::int64_t tiles = grid.tiles(b);
       transform_inputs(x, b, c_in, grid, v.data());
       for (int xi = 0; xi < 36; ++xi)
-        as_matrix(m.data() + xi * k_out * tiles, k_out, tiles).noalias() =
-            as_matrix(u.data() + xi * k_out * c_in, k_out, c_in) * as_matrix(v.data() + xi * c_in * tiles, c_in, tiles);
+        matmul(as_matrix(m.data() + xi * k_out * tiles, k_out, tiles),
+               as_matrix(u.data() + xi * k_out * c_in, k_out, c_in),
+               as_matrix(static_cast<const T*>(v.data()) + xi * c_in * tiles, c_in, tiles));
       transform_outputs(m.data(), b, k_out, grid, bias, y);
     });
   });
@@ -288,9 +290,9 @@ void backward_filter(const Tensor<T>& x, const Tensor<T>& dy, Tensor<T>& dw) {
       transform_inputs(x.data(), b, c_in, grid, v.data());
       transform_output_gradients(dy.data(), b, k_out, grid, p.data());
       for (int xi = 0; xi < 36; ++xi)
-        as_matrix(acc + xi * pairs, k_out, c_in).noalias() +=
-            as_matrix(p.data() + xi * k_out * tiles, k_out, tiles) *
-            as_matrix(v.data() + xi * c_in * tiles, c_in, tiles).transpose();
+        matmul_add(as_matrix(acc + xi * pairs, k_out, c_in),
+                   as_matrix(static_cast<const T*>(p.data()) + xi * k_out * tiles, k_out, tiles),
+                   as_matrix(static_cast<const T*>(v.data()) + xi * c_in * tiles, c_in, tiles).transpose());
     });
   });
   for (std::size_t t = 1; t < du.size(); ++t) as_array(du[0].data(), 36 * pairs) += as_array(du[t].data(), 36 * pairs);

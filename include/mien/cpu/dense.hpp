@@ -7,6 +7,7 @@
 #include "mien/core/context.hpp"
 #include "mien/core/tensor.hpp"
 #include "mien/cpu/eigen.hpp"
+#include "mien/cpu/gemm.hpp"
 #include "mien/cpu/parallel.hpp"
 
 namespace mien::cpu {
@@ -19,7 +20,7 @@ void dense_forward(Context& /*ctx*/, const Tensor<T>& x, const Tensor<T>& w, con
   parallel_chunks(o, n * f, [&](int, std::int64_t first, std::int64_t last) {
     if (first == last) return;
     auto out = as_strided_matrix(y.data() + first, n, last - first, o);
-    out.noalias() = in * as_strided_matrix(w.data() + first * f, last - first, f, f).transpose();
+    matmul(out, in, as_strided_matrix(w.data() + first * f, last - first, f, f).transpose());
     out.rowwise() += as_matrix(b, 1, o).row(0).segment(first, last - first);
   });
 }
@@ -34,13 +35,13 @@ void dense_backward(Context& /*ctx*/, const Tensor<T>& x, const Tensor<T>& w, co
   // dx by bands of input features, dw by bands of output features: every band is written by one thread.
   parallel_chunks(f, n * o, [&](int, std::int64_t first, std::int64_t last) {
     if (first == last) return;
-    as_strided_matrix(dx.data() + first, n, last - first, f).noalias() =
-        grad_out * as_strided_matrix(w.data() + first, o, last - first, f);
+    matmul(as_strided_matrix(dx.data() + first, n, last - first, f), grad_out,
+           as_strided_matrix(w.data() + first, o, last - first, f));
   });
   parallel_chunks(o, n * f, [&](int, std::int64_t first, std::int64_t last) {
     if (first == last) return;
-    as_strided_matrix(dw.data() + first * f, last - first, f, f).noalias() =
-        as_strided_matrix(dy.data() + first, n, last - first, o).transpose() * in;
+    matmul(as_strided_matrix(dw.data() + first * f, last - first, f, f),
+           as_strided_matrix(dy.data() + first, n, last - first, o).transpose(), in);
   });
   as_matrix(db, 1, o) = grad_out.colwise().sum();
 }
