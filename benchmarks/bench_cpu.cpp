@@ -137,8 +137,9 @@ int main(int argc, char** argv) {
     }
   }
   const int reps = quick ? 2 : 5;
-  std::printf("mien CPU benchmark: %d OpenMP threads, Eigen %d.%d.%d, SIMD: %s\n", omp_get_max_threads(),
-              EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION, Eigen::SimdInstructionSetsInUse());
+  std::printf("mien CPU benchmark: %d OpenMP threads, Eigen %d.%d.%d, SIMD: %s, float GEMMs: %s\n",
+              omp_get_max_threads(), EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION, EIGEN_MINOR_VERSION,
+              Eigen::SimdInstructionSetsInUse(), cpu::gemm_backend().c_str());
   if (step_only) {
     print_step_lines(reps);
     return 0;
