@@ -295,26 +295,32 @@ void transform_outputs(const T* m, const TileBlock& blk, std::int64_t k_out, con
   }
 }
 
+// The 2×2 output blocks of tile row i of a plane [H, W], split by position: blocks[2r + s][j] = plane[2i + r][2j + s]
+// (zero past the edge), 4 rows of g.cols entries. The output-gradient transforms of both kernel sizes start here.
+template <class T>
+void load_output_blocks(const T* plane, const TileGrid& g, std::int64_t i, std::vector<T>& blocks) {
+  std::fill(blocks.begin(), blocks.end(), T(0));
+  for (int r = 0; r < 2 && 2 * i + r < g.h; ++r) {
+    const T* src = plane + (2 * i + r) * g.w;
+    T *even = blocks.data() + (2 * r) * g.cols, *odd = even + g.cols;
+    for (std::int64_t j = 0; j < g.w / 2; ++j) {
+      even[j] = src[2 * j];
+      odd[j] = src[2 * j + 1];
+    }
+    if (g.w % 2) even[g.cols - 1] = src[g.w - 1];
+  }
+}
+
 // P [16][K][tiles] from dy [*, K, H, W] for the tiles of block b.
 template <class T>
 void transform_output_gradients(const T* dy, const TileBlock& b, std::int64_t k_out, const TileGrid& g, T* p) {
   const std::int64_t tiles = g.tiles(b), stride = k_out * tiles;
-  // blocks[2r + s][j] = dy[2i + r][2j + s] (zero past the edge).
   std::vector<T> blocks(static_cast<std::size_t>(4 * g.cols)), mixed(static_cast<std::size_t>(8 * g.cols));
   for (std::int64_t img = 0; img < b.images; ++img) {
     for (std::int64_t k = 0; k < k_out; ++k) {
       const T* plane = dy + ((b.image + img) * k_out + k) * g.h * g.w;
       for (std::int64_t i = b.row; i < b.row + b.rows; ++i) {
-        std::fill(blocks.begin(), blocks.end(), T(0));
-        for (int r = 0; r < 2 && 2 * i + r < g.h; ++r) {
-          const T* src = plane + (2 * i + r) * g.w;
-          T *even = blocks.data() + (2 * r) * g.cols, *odd = even + g.cols;
-          for (std::int64_t j = 0; j < g.w / 2; ++j) {
-            even[j] = src[2 * j];
-            odd[j] = src[2 * j + 1];
-          }
-          if (g.w % 2) even[g.cols - 1] = src[g.w - 1];
-        }
+        load_output_blocks(plane, g, i, blocks);
         // A down the rows (2 → 4): mixed[2r + s][j].
         for (int s = 0; s < 2; ++s) {
           const T *d0 = blocks.data() + s * g.cols, *d1 = d0 + 2 * g.cols;

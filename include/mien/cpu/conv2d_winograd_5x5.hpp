@@ -187,16 +187,7 @@ void transform_output_gradients(const T* dy, const TileBlock& b, std::int64_t k_
     for (std::int64_t k = 0; k < k_out; ++k) {
       const T* plane = dy + ((b.image + img) * k_out + k) * g.h * g.w;
       for (std::int64_t i = b.row; i < b.row + b.rows; ++i) {
-        std::fill(blocks.begin(), blocks.end(), T(0));
-        for (int r = 0; r < 2 && 2 * i + r < g.h; ++r) {
-          const T* src = plane + (2 * i + r) * g.w;
-          T *even = blocks.data() + (2 * r) * g.cols, *odd = even + g.cols;
-          for (std::int64_t j = 0; j < g.w / 2; ++j) {
-            even[j] = src[2 * j];
-            odd[j] = src[2 * j + 1];
-          }
-          if (g.w % 2) even[g.cols - 1] = src[g.w - 1];
-        }
+        winograd::rows::load_output_blocks(plane, g, i, blocks);
         for (int s = 0; s < 2; ++s) {
           const T *d0 = blocks.data() + s * g.cols, *d1 = d0 + 2 * g.cols;
           T* a[6];
