@@ -59,7 +59,7 @@ inline bool applies(const Shape& x, const Shape& w, Pass /*pass*/) {
   return channels >= (layout_for(x) == Layout::rows ? min_rows_channels : min_channels_last_channels);
 }
 
-// ---- the filter transforms (once per call, scalar) -------------------------------------------------------------
+// ---- the filter transforms (once per call) ---------------------------------------------------------------------
 
 // U = G g Gᵀ for `count` 3×3 filters at once: g [9][count] (tap e of filter i at g[e·count + i]) → u [16][count].
 // Every step is a loop over the filters, which the compiler vectorizes.
@@ -67,7 +67,7 @@ template <class T>
 void filter_transform(const T* __restrict g, std::int64_t count, T* __restrict u) {
   for (int c = 0; c < 3; ++c) {
     const T *g0 = g + c * count, *g1 = g0 + 3 * count, *g2 = g1 + 3 * count;
-    // Row r of G g lands in u's row r for now; G across the columns follows in place below.
+    // (G g)[r][c] is kept in u's row 4r + c for now; G across the columns follows in place below.
     T *t0 = u + c * count, *t1 = t0 + 4 * count, *t2 = t1 + 4 * count, *t3 = t2 + 4 * count;
     for (std::int64_t i = 0; i < count; ++i) {
       t0[i] = g0[i];
