@@ -158,13 +158,13 @@ int main(int argc, char** argv) {
       bench_layer(("stream conv1 " + std::to_string(k) + "x" + std::to_string(k)).c_str(), c1, Shape{32, 1, size, size}, reps);
       bench_layer(("stream conv2 " + std::to_string(k) + "x" + std::to_string(k)).c_str(), c2, Shape{32, 32, half, half},
                   reps);
-      if (cpu::winograd::applies(Shape{32, 32, half, half}, c2.weight().shape(), cpu::winograd::Pass::forward))
+      if (cpu::winograd::applies(Shape{32, 32, half, half}, c2.weight().shape()))
         bench_layer("stream conv2 3x3, im2col", c2, Shape{32, 32, half, half}, reps, CpuConv::im2col);
     }
     Conv2D<float> res(ctx, 128, 128, 3);
     bench_layer("residual conv 3x3", res, Shape{32, 128, quarter, quarter}, reps);
     // The layers that take the Winograd path, also through im2col alone, for the ratio.
-    if (cpu::winograd::applies(Shape{32, 128, quarter, quarter}, res.weight().shape(), cpu::winograd::Pass::forward))
+    if (cpu::winograd::applies(Shape{32, 128, quarter, quarter}, res.weight().shape()))
       bench_layer("residual conv 3x3, im2col", res, Shape{32, 128, quarter, quarter}, reps, CpuConv::im2col);
     BatchNorm<float> bn(ctx, 128);
     bench_layer("batch norm", bn, Shape{32, 128, quarter, quarter}, reps);

@@ -176,27 +176,23 @@ TEST_CASE("conv2d_forward in float agrees with double", "[conv2d][op]") {
 }
 
 TEST_CASE("conv2d's Winograd paths agree with im2col in float, and are taken only where they pay", "[conv2d][op]") {
+  // Every pass of a convolution takes the same path.
   using cpu::winograd::applies;
-  using Pass = cpu::winograd::Pass;
   const Shape residual_128{32, 128, 32, 32}, residual_48{32, 128, 12, 12}, filters{128, 128, 3, 3};
-  for (Pass pass : {Pass::forward, Pass::backward_data, Pass::backward_filter}) {
-    CHECK(applies(residual_128, filters, pass));                                     // residual convs, 128x128
-    CHECK(applies(Shape{32, 32, 64, 64}, Shape{64, 32, 3, 3}, pass));                // stream conv2, 128x128
-    CHECK(applies(residual_48, filters, pass));                                      // residual convs, 48x48
-    CHECK(applies(Shape{32, 32, 24, 24}, Shape{64, 32, 3, 3}, pass));                // stream conv2, 48x48
-    CHECK_FALSE(applies(Shape{32, 16, 24, 24}, Shape{64, 16, 3, 3}, pass));          // few channels, small map
-    CHECK_FALSE(applies(Shape{32, 1, 128, 128}, Shape{32, 1, 3, 3}, pass));          // one input channel
-    CHECK_FALSE(applies(Shape{32, 128, 32, 32}, Shape{128, 128, 5, 5}, pass));       // 5x5
-  }
-  // 5x5: every pass of the second stream convolution, in both networks.
+  CHECK(applies(residual_128, filters));                                     // residual convs, 128x128
+  CHECK(applies(Shape{32, 32, 64, 64}, Shape{64, 32, 3, 3}));                // stream conv2, 128x128
+  CHECK(applies(residual_48, filters));                                      // residual convs, 48x48
+  CHECK(applies(Shape{32, 32, 24, 24}, Shape{64, 32, 3, 3}));                // stream conv2, 48x48
+  CHECK_FALSE(applies(Shape{32, 16, 24, 24}, Shape{64, 16, 3, 3}));          // few channels, small map
+  CHECK_FALSE(applies(Shape{32, 1, 128, 128}, Shape{32, 1, 3, 3}));          // one input channel
+  CHECK_FALSE(applies(Shape{32, 128, 32, 32}, Shape{128, 128, 5, 5}));       // 5x5
+  // 5x5: the second stream convolution, in both networks.
   const Shape stream_48{32, 32, 24, 24}, stream_128{32, 32, 64, 64}, filters_5x5{64, 32, 5, 5};
-  for (Pass pass : {Pass::forward, Pass::backward_data, Pass::backward_filter}) {
-    CHECK(cpu::winograd5::applies(stream_48, filters_5x5, pass));
-    CHECK(cpu::winograd5::applies(stream_128, filters_5x5, pass));
-  }
-  CHECK_FALSE(cpu::winograd5::applies(stream_48, Shape{64, 32, 3, 3}, Pass::forward));
-  CHECK_FALSE(cpu::winograd5::applies(Shape{32, 1, 48, 48}, Shape{32, 1, 5, 5}, Pass::forward));  // one channel
-  CHECK_FALSE(cpu::winograd5::applies(Shape{32, 32, 12, 12}, filters_5x5, Pass::forward));
+  CHECK(cpu::winograd5::applies(stream_48, filters_5x5));
+  CHECK(cpu::winograd5::applies(stream_128, filters_5x5));
+  CHECK_FALSE(cpu::winograd5::applies(stream_48, Shape{64, 32, 3, 3}));
+  CHECK_FALSE(cpu::winograd5::applies(Shape{32, 1, 48, 48}, Shape{32, 1, 5, 5}));  // one channel
+  CHECK_FALSE(cpu::winograd5::applies(Shape{32, 32, 12, 12}, filters_5x5));
 
   const auto to_float = [](const Tensor<double>& d) {
     Tensor<float> f(d.shape());

@@ -169,11 +169,19 @@ ConstStridedMatrixMap<T> tile_block(const T* t, const Geometry& g, const Tile& t
   return as_strided_matrix(static_cast<const T*>(scratch), g.k_out, cols, cols);
 }
 
-inline bool use_winograd(const Context& ctx, const Shape& x, const Shape& w, winograd::Pass pass) {
-  return ctx.cpu_conv() == CpuConv::automatic && winograd::applies(x, w, pass);
+inline bool use_winograd(const Context& ctx, const Shape& x, const Shape& w) {
+  return ctx.cpu_conv() == CpuConv::automatic && winograd::applies(x, w);
 }
-inline bool use_winograd5(const Context& ctx, const Shape& x, const Shape& w, winograd::Pass pass) {
-  return ctx.cpu_conv() == CpuConv::automatic && winograd5::applies(x, w, pass);
+inline bool use_winograd5(const Context& ctx, const Shape& x, const Shape& w) {
+  return ctx.cpu_conv() == CpuConv::automatic && winograd5::applies(x, w);
+}
+
+// db [K] += the sum of dy [N, K, H, W] over images and pixels, for the Winograd filter-gradient paths.
+template <class T>
+void add_bias_gradient(const Tensor<T>& dy, const Geometry& g, Tensor<T>& db) {
+  auto db_acc = as_matrix(db.data(), g.k_out, 1);
+  for (std::int64_t image = 0; image < g.n; ++image)
+    db_acc += as_matrix(dy.data() + image * g.k_out * g.hw(), g.k_out, g.hw()).rowwise().sum();
 }
 
 }  // namespace conv2d_detail
@@ -183,8 +191,8 @@ void conv2d_forward(Context& ctx, const Tensor<T>& x, const Tensor<T>& w, const 
   using namespace conv2d_detail;
   const Geometry g(x.shape(), w.shape());
   if (y.numel() == 0) return;
-  if (use_winograd(ctx, x.shape(), w.shape(), winograd::Pass::forward)) return winograd::forward(x, w, b, y);
-  if (use_winograd5(ctx, x.shape(), w.shape(), winograd::Pass::forward)) return winograd5::forward(x, w, b, y);
+  if (use_winograd(ctx, x.shape(), w.shape())) return winograd::forward(x, w, b, y);
+  if (use_winograd5(ctx, x.shape(), w.shape())) return winograd5::forward(x, w, b, y);
   const auto weights = as_matrix(w.data(), g.k_out, g.patch());
   const auto bias = as_matrix(b.data(), g.k_out, 1).col(0);
   parallel_chunks(g.n, g.k_out * g.patch() * g.hw(), [&](int, std::int64_t first, std::int64_t last) {
@@ -217,10 +225,8 @@ void conv2d_backward_data(Context& ctx, const Tensor<T>& dy, const Tensor<T>& w,
   using namespace conv2d_detail;
   const Geometry g(dx.shape(), w.shape());
   if (dx.numel() == 0) return;
-  if (use_winograd(ctx, dx.shape(), w.shape(), winograd::Pass::backward_data))
-    return winograd::backward_data(dy, w, dx);
-  if (use_winograd5(ctx, dx.shape(), w.shape(), winograd::Pass::backward_data))
-    return winograd5::backward_data(dy, w, dx);
+  if (use_winograd(ctx, dx.shape(), w.shape())) return winograd::backward_data(dy, w, dx);
+  if (use_winograd5(ctx, dx.shape(), w.shape())) return winograd5::backward_data(dy, w, dx);
   const auto weights = as_matrix(w.data(), g.k_out, g.patch());
   parallel_chunks(g.n, g.k_out * g.patch() * g.hw(), [&](int, std::int64_t first, std::int64_t last) {
     const Tiling tiling(g, last - first);
@@ -246,16 +252,13 @@ void conv2d_backward_filter(Context& ctx, const Tensor<T>& x, const Tensor<T>& d
   dw.set_zero();
   db.set_zero();
   if (dy.numel() == 0) return;
-  const bool winograd3 = use_winograd(ctx, x.shape(), dw.shape(), winograd::Pass::backward_filter);
-  if (winograd3 || use_winograd5(ctx, x.shape(), dw.shape(), winograd::Pass::backward_filter)) {
-    if (winograd3)
-      winograd::backward_filter(x, dy, dw);
-    else
-      winograd5::backward_filter(x, dy, dw);
-    auto db_acc = as_matrix(db.data(), g.k_out, 1);
-    for (std::int64_t image = 0; image < g.n; ++image)
-      db_acc += as_matrix(dy.data() + image * g.k_out * g.hw(), g.k_out, g.hw()).rowwise().sum();
-    return;
+  if (use_winograd(ctx, x.shape(), dw.shape())) {
+    winograd::backward_filter(x, dy, dw);
+    return add_bias_gradient(dy, g, db);
+  }
+  if (use_winograd5(ctx, x.shape(), dw.shape())) {
+    winograd5::backward_filter(x, dy, dw);
+    return add_bias_gradient(dy, g, db);
   }
   const std::int64_t work = g.k_out * g.patch() * g.hw();
   // Thread 0 accumulates into dw and db directly; the others into their own partials, added in thread order

@@ -33,11 +33,10 @@
 
 namespace mien::cpu::winograd {
 
-// The passes of a convolution, for choosing per pass where Winograd pays.
-enum class Pass { forward, backward_data, backward_filter };
 enum class Layout { rows, channels_last };
 
-// Where each layout measured faster than im2col on the development CPU with 2 threads (docs/benchmarks.md):
+// Where each layout measured faster than im2col on the development CPU with 2 threads, in every pass alike
+// (docs/benchmarks.md):
 // rows on maps of 32×32 or more with 8+ channels (the 128×128 network: residual convolutions 1.5–1.7× per pass,
 // second stream convolution 1.2–1.35×); channels-last on smaller maps with 32+ channels in and out (the 48×48
 // network: 12×12 residual convolutions forward 1.8×, backward data 1.7×, filter gradient 1.7×; the 24×24 second
@@ -53,7 +52,7 @@ inline Layout layout_for(const Shape& x) {
   return x.h() * x.w() >= min_rows_pixels ? Layout::rows : Layout::channels_last;
 }
 
-inline bool applies(const Shape& x, const Shape& w, Pass /*pass*/) {
+inline bool applies(const Shape& x, const Shape& w) {
   if (w[2] != 3 || w[3] != 3) return false;
   const std::int64_t channels = std::min(x.c(), w[0]);
   return channels >= (layout_for(x) == Layout::rows ? min_rows_channels : min_channels_last_channels);

@@ -26,7 +26,6 @@
 
 namespace mien::cpu::winograd5 {
 
-using winograd::Pass;
 using winograd::TileBlock;
 using winograd::TileGrid;
 
@@ -34,7 +33,7 @@ using winograd::TileGrid;
 constexpr std::int64_t min_pixels = 16 * 16;
 constexpr std::int64_t min_channels = 8;
 
-inline bool applies(const Shape& x, const Shape& w, Pass /*pass*/) {
+inline bool applies(const Shape& x, const Shape& w) {
   return w[2] == 5 && w[3] == 5 && std::min(x.c(), w[0]) >= min_channels && x.h() * x.w() >= min_pixels;
 }
 

@@ -97,7 +97,9 @@ struct Operand<Eigen::Transpose<X>> {
   static const std::remove_const_t<X>& stored(const Eigen::Transpose<X>& x) { return x.nestedExpression(); }
 };
 
-inline bool in_parallel_region() {
+// Where a one-thread sgemm loses nothing: inside a parallel region (the other threads have their own work), or
+// with one thread in all.
+inline bool single_threaded_caller() {
 #if defined(_OPENMP)
   return omp_in_parallel() != 0 || omp_get_max_threads() == 1;
 #else
@@ -110,7 +112,7 @@ void product(Dst&& dst, const Lhs& lhs, const Rhs& rhs, bool accumulate) {
   using T = typename std::decay_t<Dst>::Scalar;
   if constexpr (std::is_same_v<T, float>) {
     const Sgemm sgemm = blas().sgemm;
-    if (sgemm != nullptr && in_parallel_region() && dst.rows() > 0 && dst.cols() > 0 && lhs.cols() > 0) {
+    if (sgemm != nullptr && single_threaded_caller() && dst.rows() > 0 && dst.cols() > 0 && lhs.cols() > 0) {
       const auto& a = Operand<Lhs>::stored(lhs);
       const auto& b = Operand<Rhs>::stored(rhs);
       // Row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ: B's storage goes first.
