@@ -13,7 +13,7 @@ packages=(
   nlohmann-json3-dev   # configs, metrics, checkpoints' headers
   libfmt-dev           # formatting in examples and benchmarks
   gnuplot-nox          # training curves and metric charts
-  clang libomp-14-dev  # the ThreadSanitizer tests (scripts/sanitize.sh: TSan needs LLVM's OpenMP runtime)
+  clang libomp-14-dev  # the sanitizer builds (scripts/sanitize.sh: clang, and LLVM's OpenMP runtime for TSan)
 )
 
 missing=()

@@ -5,7 +5,7 @@
 # themselves skipped on a machine without a GPU.
 #   bash scripts/test.sh                     # build folders: build/, build-asan/, build-tsan/
 #   BUILD_DIR=/tmp/b bash scripts/test.sh    # /tmp/b, /tmp/b-asan, /tmp/b-tsan
-#   MIEN_SANITIZE=0 bash scripts/test.sh     # without the sanitizer builds (they add about 8 minutes on 2 cores)
+#   MIEN_SANITIZE=0 bash scripts/test.sh     # without the sanitizer builds (they add about 7 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
