@@ -16,9 +16,10 @@
 // runs single-threaded inside the parallel region. With fewer images than threads the loop runs serially and
 // Eigen threads the GEMMs instead.
 //
-// 3×3 convolutions with enough channels take the Winograd path instead, pass by pass where it measured faster
-// (cpu/conv2d_winograd.hpp), and so do 5×5 convolutions (cpu/conv2d_winograd_5x5.hpp), unless the context asks
-// for im2col (Context::set_cpu_conv).
+// 3×3 convolutions with enough channels take a Winograd path instead where it measured faster, F(2×2, 3×3) on maps
+// of 32×32 or more (cpu/conv2d_winograd.hpp) and F(4×4, 3×3) on smaller ones (cpu/conv2d_winograd_4x4.hpp), and
+// so do 5×5 convolutions (cpu/conv2d_winograd_5x5.hpp), unless the context asks for im2col
+// (Context::set_cpu_conv).
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "mien/core/context.hpp"
 #include "mien/core/tensor.hpp"
 #include "mien/cpu/conv2d_winograd.hpp"
+#include "mien/cpu/conv2d_winograd_4x4.hpp"
 #include "mien/cpu/conv2d_winograd_5x5.hpp"
 #include "mien/cpu/eigen.hpp"
 #include "mien/cpu/gemm.hpp"
@@ -172,6 +174,9 @@ ConstStridedMatrixMap<T> tile_block(const T* t, const Geometry& g, const Tile& t
 inline bool use_winograd(const Context& ctx, const Shape& x, const Shape& w) {
   return ctx.cpu_conv() == CpuConv::automatic && winograd::applies(x, w);
 }
+inline bool use_winograd4(const Context& ctx, const Shape& x, const Shape& w) {
+  return ctx.cpu_conv() == CpuConv::automatic && winograd4::applies(x, w);
+}
 inline bool use_winograd5(const Context& ctx, const Shape& x, const Shape& w) {
   return ctx.cpu_conv() == CpuConv::automatic && winograd5::applies(x, w);
 }
@@ -191,6 +196,7 @@ void conv2d_forward(Context& ctx, const Tensor<T>& x, const Tensor<T>& w, const 
   using namespace conv2d_detail;
   const Geometry g(x.shape(), w.shape());
   if (y.numel() == 0) return;
+  if (use_winograd4(ctx, x.shape(), w.shape())) return winograd4::forward(x, w, b, y);
   if (use_winograd(ctx, x.shape(), w.shape())) return winograd::forward(x, w, b, y);
   if (use_winograd5(ctx, x.shape(), w.shape())) return winograd5::forward(x, w, b, y);
   const auto weights = as_matrix(w.data(), g.k_out, g.patch());
@@ -225,6 +231,7 @@ void conv2d_backward_data(Context& ctx, const Tensor<T>& dy, const Tensor<T>& w,
   using namespace conv2d_detail;
   const Geometry g(dx.shape(), w.shape());
   if (dx.numel() == 0) return;
+  if (use_winograd4(ctx, dx.shape(), w.shape())) return winograd4::backward_data(dy, w, dx);
   if (use_winograd(ctx, dx.shape(), w.shape())) return winograd::backward_data(dy, w, dx);
   if (use_winograd5(ctx, dx.shape(), w.shape())) return winograd5::backward_data(dy, w, dx);
   const auto weights = as_matrix(w.data(), g.k_out, g.patch());
@@ -252,6 +259,10 @@ void conv2d_backward_filter(Context& ctx, const Tensor<T>& x, const Tensor<T>& d
   dw.set_zero();
   db.set_zero();
   if (dy.numel() == 0) return;
+  if (use_winograd4(ctx, x.shape(), dw.shape())) {
+    winograd4::backward_filter(x, dy, dw);
+    return add_bias_gradient(dy, g, db);
+  }
   if (use_winograd(ctx, x.shape(), dw.shape())) {
     winograd::backward_filter(x, dy, dw);
     return add_bias_gradient(dy, g, db);

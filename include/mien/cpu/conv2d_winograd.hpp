@@ -15,13 +15,9 @@
 // small maps, or bands of tile rows of a large one) so that one block's operands stay in cache.
 //
 // The transforms, not the GEMMs, decide whether this beats im2col on a CPU (a first version transforming one tile
-// at a time with scalar code ran 1.2–3.5× slower everywhere). Two vectorized layouts, each used where it measured
-// faster (docs/benchmarks.md):
-//   rows           on maps of 32×32 or more: each step of a transform is a loop over a row of tiles, in NCHW;
-//                  V, M, P are [16][channels][tiles]
-//   channels-last  on smaller maps, whose rows hold only a few tiles (6 on a 12×12 map): each image is transposed
-//                  to [H·W, C] and each step is one vector operation over all channels; V, M, P are
-//                  [16][tiles][channels]
+// at a time with scalar code ran 1.2–3.5× slower everywhere). Each step of a transform is a loop over a row of
+// tiles, in NCHW; V, M, P are [16][channels][tiles]. That pays on maps of 32×32 or more; smaller maps, whose rows
+// hold only a few tiles, take F(4×4, 3×3) in a channels-last layout instead (cpu/conv2d_winograd_4x4.hpp).
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -33,29 +29,17 @@
 
 namespace mien::cpu::winograd {
 
-enum class Layout { rows, channels_last };
-
-// Where each layout measured faster than im2col on the development CPU with 2 threads, in every pass alike
-// (docs/benchmarks.md):
-// rows on maps of 32×32 or more with 8+ channels (the 128×128 network: residual convolutions 1.5–1.7× per pass,
-// second stream convolution 1.2–1.35×); channels-last on smaller maps with 32+ channels in and out (the 48×48
-// network: 12×12 residual convolutions forward 1.8×, backward data 1.7×, filter gradient 1.7×; the 24×24 second
-// stream convolution 1.2–1.3× each pass).
-constexpr std::int64_t min_rows_pixels = 32 * 32;
-constexpr std::int64_t min_rows_channels = 8;
-constexpr std::int64_t min_channels_last_channels = 32;
-// Tiles per group: 256 (one 32×32 map, seven 12×12 ones) ran the 128×128 network's residual convolutions 1.2×
-// faster per pass than 512 and the 12×12 ones 1.04–1.07×; 128 was no better (docs/benchmarks.md).
+// Where this path measured faster than im2col on the development CPU with 2 threads, in every pass alike
+// (docs/benchmarks.md): maps of 32×32 or more with 8+ channels (the 128×128 network: residual convolutions 1.5–1.7×
+// per pass, second stream convolution 1.2–1.35×).
+constexpr std::int64_t min_pixels = 32 * 32;
+constexpr std::int64_t min_channels = 8;
+// Tiles per group: 256 (one 32×32 map) ran the 128×128 network's residual convolutions 1.2× faster per pass than
+// 512; 128 was no better (docs/benchmarks.md).
 constexpr std::int64_t target_tiles = 256;
 
-inline Layout layout_for(const Shape& x) {
-  return x.h() * x.w() >= min_rows_pixels ? Layout::rows : Layout::channels_last;
-}
-
 inline bool applies(const Shape& x, const Shape& w) {
-  if (w[2] != 3 || w[3] != 3) return false;
-  const std::int64_t channels = std::min(x.c(), w[0]);
-  return channels >= (layout_for(x) == Layout::rows ? min_rows_channels : min_channels_last_channels);
+  return w[2] == 3 && w[3] == 3 && x.h() * x.w() >= min_pixels && std::min(x.c(), w[0]) >= min_channels;
 }
 
 // ---- the filter transforms (once per call) ---------------------------------------------------------------------
@@ -112,7 +96,7 @@ void filter_gradient_transform(const T* __restrict du, std::int64_t count, T* __
   }
 }
 
-// ---- tiles and layouts ------------------------------------------------------------------------------------------
+// ---- tiles ------------------------------------------------------------------------------------------------------
 
 // The tiles that one group of GEMMs covers: `images` whole images from `image` on, or tile rows
 // [row, row + rows) of one image. Tile (img, i, j) is entry (img·rows + i - row)·cols + j of a tile matrix.
@@ -127,8 +111,14 @@ struct TileGrid {
   std::int64_t h, w, rows, cols;  // map extent; tiles down and across
   std::int64_t target;            // tiles per block
   std::int64_t per_image() const { return rows * cols; }
-  TileGrid(std::int64_t height, std::int64_t width, std::int64_t target_block_tiles = target_tiles)
-      : h(height), w(width), rows((height + 1) / 2), cols((width + 1) / 2), target(target_block_tiles) {}
+  // Tiles of `outputs` × `outputs` output pixels: 2 for F(2×2, ·), 4 for F(4×4, 3×3).
+  TileGrid(std::int64_t height, std::int64_t width, std::int64_t target_block_tiles = target_tiles,
+           std::int64_t outputs = 2)
+      : h(height),
+        w(width),
+        rows((height + outputs - 1) / outputs),
+        cols((width + outputs - 1) / outputs),
+        target(target_block_tiles) {}
   std::int64_t images_per_block(std::int64_t images) const {
     return std::max<std::int64_t>(1, std::min(images, target / per_image()));
   }
@@ -155,18 +145,17 @@ struct TileGrid {
   }
 };
 
-// Filters w [K, C, 3, 3] → U, 16 matrices over (output channel, input channel) of the pass: [16][out][in] for the
-// rows layout, [16][in][out] for channels-last. With `adjoint`, the filters of the backward-data pass: from
-// w[k, c] turned 180°, with K the input and C the output channels.
+// Filters w [K, C, 3, 3] → U [16][out][in], 16 matrices over the pass's (output channel, input channel). With
+// `adjoint`, the filters of the backward-data pass: from w[k, c] turned 180°, with K the input and C the output
+// channels.
 template <class T>
-std::vector<T> transform_filters(const T* w, std::int64_t k_out, std::int64_t c_in, bool adjoint, Layout layout) {
+std::vector<T> transform_filters(const T* w, std::int64_t k_out, std::int64_t c_in, bool adjoint) {
   const std::int64_t pairs = k_out * c_in;
   std::vector<T> u(static_cast<std::size_t>(16 * pairs));
-  // U's matrices hold pair (k, c) at row k, column c when (k, c) is (out, in) in the rows layout or (in, out) in
-  // channels-last, and at row c, column k otherwise. Row by row, each row's filters are transformed together
-  // and stored contiguously. The filters are small next to a pass's GEMMs, but a serial scalar transform left
-  // the second thread idle for ~2% of a 48×48 training step.
-  const bool k_rows = adjoint == (layout == Layout::channels_last);
+  // Row by row of U's matrices (k for the forward pass, c for backward data), each row's filters transformed
+  // together and stored contiguously. The filters are small next to a pass's GEMMs, but a serial scalar transform
+  // left the second thread idle for ~2% of a 48×48 training step.
+  const bool k_rows = !adjoint;
   const std::int64_t rows = k_rows ? k_out : c_in, cols = k_rows ? c_in : k_out;
   parallel_chunks(rows, 16 * cols, [&](int, std::int64_t first, std::int64_t last) {
     std::vector<T> g(static_cast<std::size_t>(9 * cols)), t(static_cast<std::size_t>(16 * cols));
@@ -350,166 +339,25 @@ void transform_output_gradients(const T* dy, const TileBlock& b, std::int64_t k_
 
 }  // namespace rows
 
-// ---- the channels-last layout ----------------------------------------------------------------------------------
-namespace channels_last {
-
-template <class T>
-using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <class T>
-using ConstVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
-
-// One image of an NCHW tensor as [H·W, C] in `hwc`.
-template <class T>
-void to_channels_last(const T* image, std::int64_t channels, std::int64_t pixels, std::vector<T>& hwc) {
-  hwc.resize(static_cast<std::size_t>(pixels * channels));
-  as_matrix(hwc.data(), pixels, channels) = as_matrix(image, channels, pixels).transpose();
-}
-
-// V [16][tiles][C] for the tiles of block blk of x [*, C, H, W]: V = Bᵀ d B per tile and channel.
-template <class T>
-void transform_inputs(const T* x, const TileBlock& blk, std::int64_t c_in, const TileGrid& g, std::vector<T>& hwc,
-                      const std::vector<T>& zeros, T* v) {
-  const std::int64_t tiles = g.tiles(blk), stride = tiles * c_in;
-  for (std::int64_t img = 0; img < blk.images; ++img) {
-    to_channels_last(x + (blk.image + img) * c_in * g.h * g.w, c_in, g.h * g.w, hwc);
-    for (std::int64_t i = blk.row; i < blk.row + blk.rows; ++i) {
-      for (std::int64_t j = 0; j < g.cols; ++j) {
-        // d[r][s]: the channels of input pixel (2i - 1 + r, 2j - 1 + s), zeros outside the map.
-        const T* d[4][4];
-        for (int r = 0; r < 4; ++r) {
-          const std::int64_t row = 2 * i - 1 + r;
-          for (int s = 0; s < 4; ++s) {
-            const std::int64_t col = 2 * j - 1 + s;
-            const bool inside = row >= 0 && row < g.h && col >= 0 && col < g.w;
-            d[r][s] = inside ? hwc.data() + (row * g.w + col) * c_in : zeros.data();
-          }
-        }
-        T* out = v + (g.index(blk, img, i) + j) * c_in;
-        for (int s = 0; s < 4; ++s) {
-          // Bᵀ down column s, then B across each resulting row.
-          const ConstVec<T> d0(d[0][s], c_in), d1(d[1][s], c_in), d2(d[2][s], c_in), d3(d[3][s], c_in);
-          Vec<T>(out + (0 + s) * stride, c_in) = d0 - d2;
-          Vec<T>(out + (4 + s) * stride, c_in) = d1 + d2;
-          Vec<T>(out + (8 + s) * stride, c_in) = d2 - d1;
-          Vec<T>(out + (12 + s) * stride, c_in) = d1 - d3;
-        }
-        for (int r = 0; r < 4; ++r) {
-          Vec<T> t0(out + (4 * r) * stride, c_in), t1(out + (4 * r + 1) * stride, c_in),
-              t2(out + (4 * r + 2) * stride, c_in), t3(out + (4 * r + 3) * stride, c_in);
-          const auto a = (t0 - t2).eval(), b = (t1 + t2).eval(), c = (t2 - t1).eval();
-          t3 = t1 - t3;
-          t0 = a;
-          t1 = b;
-          t2 = c;
-        }
-      }
-    }
-  }
-}
-
-// y [*, K, H, W] (+ bias when given) for the tiles of block blk, from M [16][tiles][K]: Aᵀ M A.
-template <class T>
-void transform_outputs(const T* m, const TileBlock& blk, std::int64_t k_out, const TileGrid& g, const T* bias,
-                       std::vector<T>& hwc, T* y) {
-  const std::int64_t tiles = g.tiles(blk), stride = tiles * k_out;
-  hwc.resize(static_cast<std::size_t>(g.h * g.w * k_out));
-  Eigen::Array<T, Eigen::Dynamic, 1> col[4][2];  // A across each row of the tile: col[r][s]
-  for (std::int64_t img = 0; img < blk.images; ++img) {
-    for (std::int64_t i = blk.row; i < blk.row + blk.rows; ++i) {
-      for (std::int64_t j = 0; j < g.cols; ++j) {
-        const T* in = m + (g.index(blk, img, i) + j) * k_out;
-        for (int r = 0; r < 4; ++r) {
-          const ConstVec<T> m0(in + (4 * r) * stride, k_out), m1(in + (4 * r + 1) * stride, k_out),
-              m2(in + (4 * r + 2) * stride, k_out), m3(in + (4 * r + 3) * stride, k_out);
-          col[r][0] = m0 + m1 + m2;
-          col[r][1] = m1 - m2 - m3;
-        }
-        for (int s = 0; s < 2 && 2 * j + s < g.w; ++s) {
-          Vec<T>(hwc.data() + ((2 * i) * g.w + 2 * j + s) * k_out, k_out) = col[0][s] + col[1][s] + col[2][s];
-          if (2 * i + 1 < g.h)
-            Vec<T>(hwc.data() + ((2 * i + 1) * g.w + 2 * j + s) * k_out, k_out) = col[1][s] - col[2][s] - col[3][s];
-        }
-      }
-    }
-    // Back to NCHW: the pixels of the block's output rows only.
-    const std::int64_t first = 2 * blk.row * g.w, count = std::min(2 * (blk.row + blk.rows), g.h) * g.w - first;
-    auto out = as_matrix(y + (blk.image + img) * k_out * g.h * g.w, k_out, g.h * g.w).middleCols(first, count);
-    out = as_matrix(static_cast<const T*>(hwc.data()) + first * k_out, count, k_out).transpose();
-    if (bias != nullptr) out.colwise() += as_matrix(bias, k_out, 1).col(0);
-  }
-}
-
-// P [16][tiles][K] from dy [*, K, H, W] for the tiles of block blk: P = A dy Aᵀ per tile and
-// channel, a 2×2 block of dy (zeros past an odd map's edge) spread over the 4×4 transformed tile.
-template <class T>
-void transform_output_gradients(const T* dy, const TileBlock& blk, std::int64_t k_out, const TileGrid& g,
-                                std::vector<T>& hwc, const std::vector<T>& zeros, T* p) {
-  const std::int64_t tiles = g.tiles(blk), stride = tiles * k_out;
-  for (std::int64_t img = 0; img < blk.images; ++img) {
-    to_channels_last(dy + (blk.image + img) * k_out * g.h * g.w, k_out, g.h * g.w, hwc);
-    for (std::int64_t i = blk.row; i < blk.row + blk.rows; ++i) {
-      for (std::int64_t j = 0; j < g.cols; ++j) {
-        const auto at = [&](std::int64_t row, std::int64_t col) {
-          return row < g.h && col < g.w ? hwc.data() + (row * g.w + col) * k_out : zeros.data();
-        };
-        const ConstVec<T> a(at(2 * i, 2 * j), k_out), b(at(2 * i, 2 * j + 1), k_out),
-            c(at(2 * i + 1, 2 * j), k_out), d(at(2 * i + 1, 2 * j + 1), k_out);
-        T* out = p + (g.index(blk, img, i) + j) * k_out;
-        const auto put = [&](int xi, const auto& value) { Vec<T>(out + xi * stride, k_out) = value; };
-        // A down the rows gives (a, b), (a + c, b + d), (a - c, b - d), (-c, -d); Aᵀ across each row (e, f)
-        // gives e, e + f, e - f, -f.
-        put(0, a);
-        put(1, a + b);
-        put(2, a - b);
-        put(3, -b);
-        put(4, a + c);
-        put(5, a + c + b + d);
-        put(6, a + c - b - d);
-        put(7, -b - d);
-        put(8, a - c);
-        put(9, a - c + b - d);
-        put(10, a - c - b + d);
-        put(11, d - b);
-        put(12, -c);
-        put(13, -c - d);
-        put(14, d - c);
-        put(15, d);
-      }
-    }
-  }
-}
-
-}  // namespace channels_last
-
 // ---- the passes ------------------------------------------------------------------------------------------------
 
 // y = conv3x3(x, filters whose transform is u) (+ bias), x [N, C, H, W], y [N, K, H, W].
 template <class T>
 void convolve(const T* x, const std::vector<T>& u, const T* bias, std::int64_t n, std::int64_t c_in,
-              std::int64_t k_out, std::int64_t h, std::int64_t w, Layout layout, T* y) {
+              std::int64_t k_out, std::int64_t h, std::int64_t w, T* y) {
   const TileGrid grid(h, w);
   parallel_chunks(n, 9 * c_in * k_out * h * w, [&](int, std::int64_t first, std::int64_t last) {
     const std::int64_t max_tiles = grid.max_block_tiles(last - first);
     std::vector<T> v(static_cast<std::size_t>(16 * c_in * max_tiles));
     std::vector<T> m(static_cast<std::size_t>(16 * k_out * max_tiles));
-    std::vector<T> hwc, zeros(static_cast<std::size_t>(c_in), T(0));
     grid.for_each_block(first, last, [&](const TileBlock& b) {
       const std::int64_t tiles = grid.tiles(b);
-      if (layout == Layout::rows) {
-        rows::transform_inputs(x, b, c_in, grid, v.data());
-        for (int xi = 0; xi < 16; ++xi)
-          matmul(as_matrix(m.data() + xi * k_out * tiles, k_out, tiles),
-                 as_matrix(u.data() + xi * k_out * c_in, k_out, c_in),
-                 as_matrix(static_cast<const T*>(v.data()) + xi * c_in * tiles, c_in, tiles));
-        rows::transform_outputs(m.data(), b, k_out, grid, bias, y);
-      } else {
-        channels_last::transform_inputs(x, b, c_in, grid, hwc, zeros, v.data());
-        for (int xi = 0; xi < 16; ++xi)
-          matmul(as_matrix(m.data() + xi * tiles * k_out, tiles, k_out),
-                 as_matrix(static_cast<const T*>(v.data()) + xi * tiles * c_in, tiles, c_in),
-                 as_matrix(u.data() + xi * c_in * k_out, c_in, k_out));
-        channels_last::transform_outputs(m.data(), b, k_out, grid, bias, hwc, y);
-      }
+      rows::transform_inputs(x, b, c_in, grid, v.data());
+      for (int xi = 0; xi < 16; ++xi)
+        matmul(as_matrix(m.data() + xi * k_out * tiles, k_out, tiles),
+               as_matrix(u.data() + xi * k_out * c_in, k_out, c_in),
+               as_matrix(static_cast<const T*>(v.data()) + xi * c_in * tiles, c_in, tiles));
+      rows::transform_outputs(m.data(), b, k_out, grid, bias, y);
     });
   });
 }
@@ -518,18 +366,16 @@ template <class T>
 void forward(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b, Tensor<T>& y) {
   const Shape& s = x.shape();
   const std::int64_t k_out = w.shape()[0];
-  const Layout layout = layout_for(s);
-  convolve(x.data(), transform_filters(w.data(), k_out, s.c(), false, layout), b.data(), s.n(), s.c(), k_out, s.h(),
-           s.w(), layout, y.data());
+  convolve(x.data(), transform_filters(w.data(), k_out, s.c(), false), b.data(), s.n(), s.c(), k_out, s.h(), s.w(),
+           y.data());
 }
 
 template <class T>
 void backward_data(const Tensor<T>& dy, const Tensor<T>& w, Tensor<T>& dx) {
   const Shape& s = dx.shape();
   const std::int64_t k_out = w.shape()[0];
-  const Layout layout = layout_for(s);
-  convolve<T>(dy.data(), transform_filters(w.data(), k_out, s.c(), true, layout), nullptr, s.n(), k_out, s.c(),
-              s.h(), s.w(), layout, dx.data());
+  convolve<T>(dy.data(), transform_filters(w.data(), k_out, s.c(), true), nullptr, s.n(), k_out, s.c(), s.h(), s.w(),
+              dx.data());
 }
 
 // dw [K, C, 3, 3] (overwritten). The bias gradient is the caller's (a plain sum of dy).
@@ -538,7 +384,6 @@ void backward_filter(const Tensor<T>& x, const Tensor<T>& dy, Tensor<T>& dw) {
   const Shape& s = x.shape();
   const std::int64_t k_out = dw.shape()[0], c_in = s.c(), n = s.n(), pairs = k_out * c_in;
   const TileGrid grid(s.h(), s.w());
-  const Layout layout = layout_for(s);
   const std::int64_t work = 9 * pairs * s.h() * s.w();
   // Per-thread partial sums of dU [16][K][C], added in thread order afterwards so that the result does not depend
   // on scheduling.
@@ -549,25 +394,15 @@ void backward_filter(const Tensor<T>& x, const Tensor<T>& dy, Tensor<T>& dw) {
     const std::int64_t max_tiles = grid.max_block_tiles(last - first);
     std::vector<T> v(static_cast<std::size_t>(16 * c_in * max_tiles));
     std::vector<T> p(static_cast<std::size_t>(16 * k_out * max_tiles));
-    std::vector<T> hwc, zeros(static_cast<std::size_t>(std::max(c_in, k_out)), T(0));
     T* acc = du[static_cast<std::size_t>(thread)].data();
     grid.for_each_block(first, last, [&](const TileBlock& b) {
       const std::int64_t tiles = grid.tiles(b);
-      if (layout == Layout::rows) {
-        rows::transform_inputs(x.data(), b, c_in, grid, v.data());
-        rows::transform_output_gradients(dy.data(), b, k_out, grid, p.data());
-        for (int xi = 0; xi < 16; ++xi)
-          matmul_add(as_matrix(acc + xi * pairs, k_out, c_in),
-                     as_matrix(static_cast<const T*>(p.data()) + xi * k_out * tiles, k_out, tiles),
-                     as_matrix(static_cast<const T*>(v.data()) + xi * c_in * tiles, c_in, tiles).transpose());
-      } else {
-        channels_last::transform_inputs(x.data(), b, c_in, grid, hwc, zeros, v.data());
-        channels_last::transform_output_gradients(dy.data(), b, k_out, grid, hwc, zeros, p.data());
-        for (int xi = 0; xi < 16; ++xi)
-          matmul_add(as_matrix(acc + xi * pairs, k_out, c_in),
-                     as_matrix(static_cast<const T*>(p.data()) + xi * tiles * k_out, tiles, k_out).transpose(),
-                     as_matrix(static_cast<const T*>(v.data()) + xi * tiles * c_in, tiles, c_in));
-      }
+      rows::transform_inputs(x.data(), b, c_in, grid, v.data());
+      rows::transform_output_gradients(dy.data(), b, k_out, grid, p.data());
+      for (int xi = 0; xi < 16; ++xi)
+        matmul_add(as_matrix(acc + xi * pairs, k_out, c_in),
+                   as_matrix(static_cast<const T*>(p.data()) + xi * k_out * tiles, k_out, tiles),
+                   as_matrix(static_cast<const T*>(v.data()) + xi * c_in * tiles, c_in, tiles).transpose());
     });
   });
   // The threads' sums added in thread order and turned into dw, a block of filter pairs at a time.
