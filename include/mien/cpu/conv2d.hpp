@@ -181,12 +181,18 @@ inline bool use_winograd5(const Context& ctx, const Shape& x, const Shape& w) {
   return ctx.cpu_conv() == CpuConv::automatic && winograd5::applies(x, w);
 }
 
-// db [K] += the sum of dy [N, K, H, W] over images and pixels, for the Winograd filter-gradient paths.
+// db [K] += the sum of dy [N, K, H, W] over images and pixels, for the Winograd filter-gradient paths: channels
+// split over threads, each channel summed image by image in order.
 template <class T>
 void add_bias_gradient(const Tensor<T>& dy, const Geometry& g, Tensor<T>& db) {
-  auto db_acc = as_matrix(db.data(), g.k_out, 1);
-  for (std::int64_t image = 0; image < g.n; ++image)
-    db_acc += as_matrix(dy.data() + image * g.k_out * g.hw(), g.k_out, g.hw()).rowwise().sum();
+  parallel_chunks(g.k_out, g.n * g.hw(), [&](int, std::int64_t first, std::int64_t last) {
+    for (std::int64_t k = first; k < last; ++k) {
+      T sum = db[static_cast<std::size_t>(k)];
+      for (std::int64_t image = 0; image < g.n; ++image)
+        sum += as_array(dy.data() + (image * g.k_out + k) * g.hw(), g.hw()).sum();
+      db[static_cast<std::size_t>(k)] = sum;
+    }
+  });
 }
 
 }  // namespace conv2d_detail
