@@ -48,65 +48,88 @@ constexpr std::int64_t target_tiles = 48;
 
 inline TileGrid tile_grid(std::int64_t h, std::int64_t w) { return TileGrid(h, w, target_tiles, 4); }
 
-// ---- the small transforms, each over n entries of its vectors (channels, or filters), out[s·ld + e] -----------
-// __restrict keeps the loops vectorized (see conv2d_winograd.hpp). Bᵀ is winograd5::bt_down_rows.
+// ---- the small transforms, each over n entries of its vectors (channels, or filters) -----------------------------
+// Each output vector has its own __restrict pointer, so that GCC vectorizes the loops (see winograd5::bt_vectors,
+// which is Bᵀ here too); out(s) below is out + s·ld, for outputs ld apart (n ≤ ld).
 
 // G on three vectors (s < 6). Products with rounded reciprocals rather than divisions: four times faster, and
 // the filter transform is serial work between the passes' parallel parts.
 template <class T>
 void g_vectors(const T* __restrict g0, const T* __restrict g1, const T* __restrict g2, std::int64_t n,
-               T* __restrict out, std::int64_t ld) {
+               T* __restrict o0, T* __restrict o1, T* __restrict o2, T* __restrict o3, T* __restrict o4,
+               T* __restrict o5) {
   const T quarter = T(1) / T(4), sixth = T(1) / T(6), twelfth = T(1) / T(12), twentyfourth = T(1) / T(24);
   for (std::int64_t e = 0; e < n; ++e) {
     const T a = g0[e], b = g1[e], c = g2[e];
-    out[e] = a * quarter;
-    out[ld + e] = -(a + b + c) * sixth;
-    out[2 * ld + e] = (b - a - c) * sixth;
-    out[3 * ld + e] = a * twentyfourth + b * twelfth + c * sixth;
-    out[4 * ld + e] = a * twentyfourth - b * twelfth + c * sixth;
-    out[5 * ld + e] = c;
+    o0[e] = a * quarter;
+    o1[e] = -(a + b + c) * sixth;
+    o2[e] = (b - a - c) * sixth;
+    o3[e] = a * twentyfourth + b * twelfth + c * sixth;
+    o4[e] = a * twentyfourth - b * twelfth + c * sixth;
+    o5[e] = c;
   }
+}
+template <class T>
+void g_vectors(const T* g0, const T* g1, const T* g2, std::int64_t n, T* out, std::int64_t ld) {
+  g_vectors(g0, g1, g2, n, out, out + ld, out + 2 * ld, out + 3 * ld, out + 4 * ld, out + 5 * ld);
 }
 
 // Gᵀ on six vectors (s < 3): the adjoint of g_vectors.
 template <class T>
 void gt_vectors(const T* __restrict u0, const T* __restrict u1, const T* __restrict u2, const T* __restrict u3,
-                const T* __restrict u4, const T* __restrict u5, std::int64_t n, T* __restrict out, std::int64_t ld) {
+                const T* __restrict u4, const T* __restrict u5, std::int64_t n, T* __restrict o0, T* __restrict o1,
+                T* __restrict o2) {
   const T quarter = T(1) / T(4), sixth = T(1) / T(6), twelfth = T(1) / T(12), twentyfourth = T(1) / T(24);
   for (std::int64_t e = 0; e < n; ++e) {
     const T sum12 = (u1[e] + u2[e]) * sixth, sum34 = u3[e] + u4[e], diff34 = u3[e] - u4[e];
-    out[e] = u0[e] * quarter - sum12 + sum34 * twentyfourth;
-    out[ld + e] = (u2[e] - u1[e]) * sixth + diff34 * twelfth;
-    out[2 * ld + e] = sum34 * sixth - sum12 + u5[e];
+    o0[e] = u0[e] * quarter - sum12 + sum34 * twentyfourth;
+    o1[e] = (u2[e] - u1[e]) * sixth + diff34 * twelfth;
+    o2[e] = sum34 * sixth - sum12 + u5[e];
   }
+}
+template <class T>
+void gt_vectors(const T* u0, const T* u1, const T* u2, const T* u3, const T* u4, const T* u5, std::int64_t n, T* out,
+                std::int64_t ld) {
+  gt_vectors(u0, u1, u2, u3, u4, u5, n, out, out + ld, out + 2 * ld);
 }
 
 // Aᵀ on six vectors (s < 4).
 template <class T>
 void at_vectors(const T* __restrict m0, const T* __restrict m1, const T* __restrict m2, const T* __restrict m3,
-                const T* __restrict m4, const T* __restrict m5, std::int64_t n, T* __restrict out, std::int64_t ld) {
+                const T* __restrict m4, const T* __restrict m5, std::int64_t n, T* __restrict o0, T* __restrict o1,
+                T* __restrict o2, T* __restrict o3) {
   for (std::int64_t e = 0; e < n; ++e) {
     const T sum12 = m1[e] + m2[e], diff12 = m1[e] - m2[e], sum34 = m3[e] + m4[e], diff34 = m3[e] - m4[e];
-    out[e] = m0[e] + sum12 + sum34;
-    out[ld + e] = diff12 + T(2) * diff34;
-    out[2 * ld + e] = sum12 + T(4) * sum34;
-    out[3 * ld + e] = diff12 + T(8) * diff34 + m5[e];
+    o0[e] = m0[e] + sum12 + sum34;
+    o1[e] = diff12 + T(2) * diff34;
+    o2[e] = sum12 + T(4) * sum34;
+    o3[e] = diff12 + T(8) * diff34 + m5[e];
   }
+}
+template <class T>
+void at_vectors(const T* m0, const T* m1, const T* m2, const T* m3, const T* m4, const T* m5, std::int64_t n, T* out,
+                std::int64_t ld) {
+  at_vectors(m0, m1, m2, m3, m4, m5, n, out, out + ld, out + 2 * ld, out + 3 * ld);
 }
 
 // A on four vectors (s < 6): the adjoint of at_vectors.
 template <class T>
 void a_vectors(const T* __restrict d0, const T* __restrict d1, const T* __restrict d2, const T* __restrict d3,
-               std::int64_t n, T* __restrict out, std::int64_t ld) {
+               std::int64_t n, T* __restrict o0, T* __restrict o1, T* __restrict o2, T* __restrict o3,
+               T* __restrict o4, T* __restrict o5) {
   for (std::int64_t e = 0; e < n; ++e) {
     const T even = d0[e] + d2[e], odd = d1[e] + d3[e], even4 = d0[e] + T(4) * d2[e], odd4 = T(2) * d1[e] + T(8) * d3[e];
-    out[e] = d0[e];
-    out[ld + e] = even + odd;
-    out[2 * ld + e] = even - odd;
-    out[3 * ld + e] = even4 + odd4;
-    out[4 * ld + e] = even4 - odd4;
-    out[5 * ld + e] = d3[e];
+    o0[e] = d0[e];
+    o1[e] = even + odd;
+    o2[e] = even - odd;
+    o3[e] = even4 + odd4;
+    o4[e] = even4 - odd4;
+    o5[e] = d3[e];
   }
+}
+template <class T>
+void a_vectors(const T* d0, const T* d1, const T* d2, const T* d3, std::int64_t n, T* out, std::int64_t ld) {
+  a_vectors(d0, d1, d2, d3, n, out, out + ld, out + 2 * ld, out + 3 * ld, out + 4 * ld, out + 5 * ld);
 }
 
 // ---- the filter transforms (once per call) ---------------------------------------------------------------------

@@ -101,12 +101,54 @@ std::vector<T> transform_filters(const T* w, std::int64_t k_out, std::int64_t c_
 
 // ---- the tile transforms (rows layout) --------------------------------------------------------------------------
 
-// The two steps of the input transform of a tile row, with __restrict pointers so that they stay vectorized (see
-// conv2d_winograd.hpp). Bᵀ down six rows d0 .. d5 of n entries each: t[s·ld + e].
+// Bᵀ on six vectors d0 .. d5 of n entries into six others: o_s[e] = Σ_t Bᵀ[s][t] d_t[e]. Six output pointers, each
+// __restrict, because GCC 12 left the loop scalar when the outputs were one pointer plus multiples of a stride
+// (bt6's form): it could not show that the six stores of one entry never meet another entry's.
 template <class T>
-void bt_down_rows(const T* __restrict d0, const T* __restrict d1, const T* __restrict d2, const T* __restrict d3,
-                  const T* __restrict d4, const T* __restrict d5, std::int64_t n, T* __restrict t, std::int64_t ld) {
-  for (std::int64_t e = 0; e < n; ++e) bt6(d0[e], d1[e], d2[e], d3[e], d4[e], d5[e], t + e, ld);
+void bt_vectors(const T* __restrict d0, const T* __restrict d1, const T* __restrict d2, const T* __restrict d3,
+                const T* __restrict d4, const T* __restrict d5, std::int64_t n, T* __restrict o0, T* __restrict o1,
+                T* __restrict o2, T* __restrict o3, T* __restrict o4, T* __restrict o5) {
+  for (std::int64_t e = 0; e < n; ++e) {
+    o0[e] = T(4) * d0[e] - T(5) * d2[e] + d4[e];
+    o1[e] = d3[e] + d4[e] - T(4) * (d1[e] + d2[e]);
+    o2[e] = d4[e] - d3[e] + T(4) * (d1[e] - d2[e]);
+    o3[e] = d4[e] - d2[e] + T(2) * (d3[e] - d1[e]);
+    o4[e] = d4[e] - d2[e] + T(2) * (d1[e] - d3[e]);
+    o5[e] = T(4) * d1[e] - T(5) * d3[e] + d5[e];
+  }
+}
+
+// Aᵀ on six vectors into two, plus b: o0 = m0 + m1 + m2 + m3 + m4 + b, o1 = m1 - m2 + 2 (m3 - m4) + m5 + b.
+template <class T>
+void at_vectors(const T* __restrict m0, const T* __restrict m1, const T* __restrict m2, const T* __restrict m3,
+                const T* __restrict m4, const T* __restrict m5, std::int64_t n, T b, T* __restrict o0,
+                T* __restrict o1) {
+  for (std::int64_t e = 0; e < n; ++e) {
+    o0[e] = m0[e] + m1[e] + m2[e] + m3[e] + m4[e] + b;
+    o1[e] = m1[e] - m2[e] + T(2) * (m3[e] - m4[e]) + m5[e] + b;
+  }
+}
+
+// A on two vectors into six: d0, d0 + d1, d0 - d1, d0 + 2 d1, d0 - 2 d1, d1.
+template <class T>
+void a_vectors(const T* __restrict d0, const T* __restrict d1, std::int64_t n, T* __restrict o0, T* __restrict o1,
+               T* __restrict o2, T* __restrict o3, T* __restrict o4, T* __restrict o5) {
+  for (std::int64_t e = 0; e < n; ++e) {
+    o0[e] = d0[e];
+    o1[e] = d0[e] + d1[e];
+    o2[e] = d0[e] - d1[e];
+    o3[e] = d0[e] + T(2) * d1[e];
+    o4[e] = d0[e] - T(2) * d1[e];
+    o5[e] = d1[e];
+  }
+}
+
+// The two steps of the input transform of a tile row. Bᵀ down six rows d0 .. d5 of n entries each: t[s·ld + e]
+// (n ≤ ld).
+template <class T>
+void bt_down_rows(const T* d0, const T* d1, const T* d2, const T* d3, const T* d4, const T* d5, std::int64_t n, T* t,
+                  std::int64_t ld) {
+  bt_vectors(d0, d1, d2, d3, d4, d5, n, t, t + ld, t + 2 * ld, t + 3 * ld, t + 4 * ld, t + 5 * ld);
 }
 
 // B across the columns of each of `cols` tiles in one row q: o[s·stride + j] from q[2j .. 2j + 5].
@@ -152,22 +194,16 @@ void transform_outputs(const T* m, const TileBlock& blk, std::int64_t k_out, con
         // A across each tile's columns (6 → 2), row by row: cols[2r + s][j].
         for (int r = 0; r < 6; ++r) {
           const T* q = in + (6 * r) * stride;
-          T *c0 = cols.data() + (2 * r) * g.cols, *c1 = c0 + g.cols;
-          for (std::int64_t j = 0; j < g.cols; ++j) {
-            const T m1 = q[stride + j], m2 = q[2 * stride + j], m3 = q[3 * stride + j], m4 = q[4 * stride + j];
-            c0[j] = q[j] + m1 + m2 + m3 + m4;
-            c1[j] = m1 - m2 + T(2) * (m3 - m4) + q[5 * stride + j];
-          }
+          T* c0 = cols.data() + (2 * r) * g.cols;
+          at_vectors(q, q + stride, q + 2 * stride, q + 3 * stride, q + 4 * stride, q + 5 * stride, g.cols, T(0), c0,
+                     c0 + g.cols);
         }
         // Aᵀ down the rows (6 → 2): out[2r + s][j] is y[2i + r][2j + s].
         for (int s = 0; s < 2; ++s) {
-          const T* a[6];
-          for (int r = 0; r < 6; ++r) a[r] = cols.data() + (2 * r + s) * g.cols;
-          T *y0 = out.data() + s * g.cols, *y1 = y0 + 2 * g.cols;
-          for (std::int64_t j = 0; j < g.cols; ++j) {
-            y0[j] = a[0][j] + a[1][j] + a[2][j] + a[3][j] + a[4][j] + b;
-            y1[j] = a[1][j] - a[2][j] + T(2) * (a[3][j] - a[4][j]) + a[5][j] + b;
-          }
+          const T* a = cols.data() + s * g.cols;
+          const std::int64_t ld = 2 * g.cols;
+          T* y0 = out.data() + s * g.cols;
+          at_vectors(a, a + ld, a + 2 * ld, a + 3 * ld, a + 4 * ld, a + 5 * ld, g.cols, b, y0, y0 + 2 * g.cols);
         }
         winograd::rows::store_tile_row(out.data(), g, i, plane);
       }
@@ -188,31 +224,18 @@ void transform_output_gradients(const T* dy, const TileBlock& b, std::int64_t k_
       for (std::int64_t i = b.row; i < b.row + b.rows; ++i) {
         winograd::rows::load_output_blocks(plane, g, i, blocks);
         for (int s = 0; s < 2; ++s) {
-          const T *d0 = blocks.data() + s * g.cols, *d1 = d0 + 2 * g.cols;
-          T* a[6];
-          for (int r = 0; r < 6; ++r) a[r] = mixed.data() + (2 * r + s) * g.cols;
-          for (std::int64_t j = 0; j < g.cols; ++j) {
-            a[0][j] = d0[j];
-            a[1][j] = d0[j] + d1[j];
-            a[2][j] = d0[j] - d1[j];
-            a[3][j] = d0[j] + T(2) * d1[j];
-            a[4][j] = d0[j] - T(2) * d1[j];
-            a[5][j] = d1[j];
-          }
+          const T* d0 = blocks.data() + s * g.cols;
+          T* a = mixed.data() + s * g.cols;
+          const std::int64_t ld = 2 * g.cols;
+          a_vectors(d0, d0 + 2 * g.cols, g.cols, a, a + ld, a + 2 * ld, a + 3 * ld, a + 4 * ld, a + 5 * ld);
         }
         // Aᵀ across the columns (2 → 6).
         T* out = p + k * tiles + g.index(b, img, i);
         for (int r = 0; r < 6; ++r) {
-          const T *e0 = mixed.data() + (2 * r) * g.cols, *e1 = e0 + g.cols;
+          const T* e0 = mixed.data() + (2 * r) * g.cols;
           T* q = out + (6 * r) * stride;
-          for (std::int64_t j = 0; j < g.cols; ++j) {
-            q[j] = e0[j];
-            q[stride + j] = e0[j] + e1[j];
-            q[2 * stride + j] = e0[j] - e1[j];
-            q[3 * stride + j] = e0[j] + T(2) * e1[j];
-            q[4 * stride + j] = e0[j] - T(2) * e1[j];
-            q[5 * stride + j] = e1[j];
-          }
+          a_vectors(e0, e0 + g.cols, g.cols, q, q + stride, q + 2 * stride, q + 3 * stride, q + 4 * stride,
+                    q + 5 * stride);
         }
       }
     }
