@@ -2,7 +2,7 @@
 // CPU 3×3 convolution on small maps by Winograd's F(4×4, 3×3) (Lavin & Gray, CVPR 2016): a 4×4 block of outputs
 // from a 6×6 block of inputs with 36 multiplications per channel pair, 2.25 per output against F(2×2, 3×3)'s 4.
 // Its interpolation points are those of the 5×5 path's F(2×2, 5×5) (0, ±1, ±2, ∞), so Bᵀ is the same
-// (winograd5::bt6), with
+// (winograd5::bt_vectors), with
 //   G  = [¼ 0 0; -⅙ -⅙ -⅙; -⅙ ⅙ -⅙; 1/24 1/12 ⅙; 1/24 -1/12 ⅙; 0 0 1]
 //   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
 // The passes are the 3×3 path's (conv2d_winograd.hpp) with 36 positions ξ instead of 16:
@@ -33,7 +33,7 @@ using winograd::TileGrid;
 
 // Maps under 32×32 (larger ones take the 3×3 path's rows layout) with 32+ channels in and out. The F(2×2, 3×3)
 // channels-last passes that this replaced measured faster than im2col from 32 channels on; F(4×4, 3×3) ran a
-// 48×48 training step 1.1× faster than they did (docs/benchmarks.md).
+// 48×48 training step 1.14× faster than they did (docs/benchmarks.md).
 constexpr std::int64_t max_pixels = 32 * 32 - 1;
 constexpr std::int64_t min_channels = 32;
 
@@ -52,8 +52,8 @@ inline TileGrid tile_grid(std::int64_t h, std::int64_t w) { return TileGrid(h, w
 // Each output vector has its own __restrict pointer, so that GCC vectorizes the loops (see winograd5::bt_vectors,
 // which is Bᵀ here too); out(s) below is out + s·ld, for outputs ld apart (n ≤ ld).
 
-// G on three vectors (s < 6). Products with rounded reciprocals rather than divisions: four times faster, and
-// the filter transform is serial work between the passes' parallel parts.
+// G on three vectors (s < 6), with products by rounded reciprocals rather than divisions, which cost several times
+// more.
 template <class T>
 void g_vectors(const T* __restrict g0, const T* __restrict g1, const T* __restrict g2, std::int64_t n,
                T* __restrict o0, T* __restrict o1, T* __restrict o2, T* __restrict o3, T* __restrict o4,
