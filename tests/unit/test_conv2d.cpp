@@ -220,8 +220,10 @@ TEST_CASE("conv2d's Winograd paths agree with im2col in float, and are taken onl
     int k;
     double tolerance, filter_tolerance;
   };
-  const std::vector<FloatCase> float_cases{{Shape{3, 64, 32, 33}, 3, 1e-5, 1e-5}, {Shape{5, 64, 11, 12}, 3, 2e-5, 2e-5},
-                                           {Shape{3, 32, 24, 25}, 5, 2e-5, 5e-5}, {Shape{2, 32, 33, 34}, 5, 2e-5, 5e-5}};
+  const std::vector<FloatCase> float_cases{{Shape{3, 64, 32, 33}, 3, 1e-5, 1e-5},
+                                           {Shape{5, 64, 11, 12}, 3, 2e-5, 2e-5},
+                                           {Shape{3, 32, 24, 25}, 5, 2e-5, 5e-5},
+                                           {Shape{2, 32, 33, 34}, 5, 2e-5, 5e-5}};
   for (const FloatCase& fc : float_cases) {
     const Shape& xs = fc.x;
     CAPTURE(xs, fc.k);

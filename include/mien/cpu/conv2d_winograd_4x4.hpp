@@ -25,6 +25,7 @@
 #include "mien/cpu/gemm.hpp"
 #include "mien/cpu/parallel.hpp"
 #include "mien/cpu/scratch.hpp"
+#include "mien/cpu/transpose.hpp"
 
 namespace mien::cpu::winograd4 {
 
@@ -93,23 +94,23 @@ void gt_vectors(const T* u0, const T* u1, const T* u2, const T* u3, const T* u4,
   gt_vectors(u0, u1, u2, u3, u4, u5, n, out, out + ld, out + 2 * ld);
 }
 
-// Aᵀ on six vectors (s < 4).
+// Aᵀ on six vectors (s < 4), plus the vector b (the bias on the last step of the output transform, else zeros).
 template <class T>
 void at_vectors(const T* __restrict m0, const T* __restrict m1, const T* __restrict m2, const T* __restrict m3,
-                const T* __restrict m4, const T* __restrict m5, std::int64_t n, T* __restrict o0, T* __restrict o1,
-                T* __restrict o2, T* __restrict o3) {
+                const T* __restrict m4, const T* __restrict m5, const T* __restrict b, std::int64_t n,
+                T* __restrict o0, T* __restrict o1, T* __restrict o2, T* __restrict o3) {
   for (std::int64_t e = 0; e < n; ++e) {
     const T sum12 = m1[e] + m2[e], diff12 = m1[e] - m2[e], sum34 = m3[e] + m4[e], diff34 = m3[e] - m4[e];
-    o0[e] = m0[e] + sum12 + sum34;
-    o1[e] = diff12 + T(2) * diff34;
-    o2[e] = sum12 + T(4) * sum34;
-    o3[e] = diff12 + T(8) * diff34 + m5[e];
+    o0[e] = m0[e] + sum12 + sum34 + b[e];
+    o1[e] = diff12 + T(2) * diff34 + b[e];
+    o2[e] = sum12 + T(4) * sum34 + b[e];
+    o3[e] = diff12 + T(8) * diff34 + m5[e] + b[e];
   }
 }
 template <class T>
-void at_vectors(const T* m0, const T* m1, const T* m2, const T* m3, const T* m4, const T* m5, std::int64_t n, T* out,
-                std::int64_t ld) {
-  at_vectors(m0, m1, m2, m3, m4, m5, n, out, out + ld, out + 2 * ld, out + 3 * ld);
+void at_vectors(const T* m0, const T* m1, const T* m2, const T* m3, const T* m4, const T* m5, const T* b,
+                std::int64_t n, T* out, std::int64_t ld) {
+  at_vectors(m0, m1, m2, m3, m4, m5, b, n, out, out + ld, out + 2 * ld, out + 3 * ld);
 }
 
 // A on four vectors (s < 6): the adjoint of at_vectors.
@@ -204,7 +205,7 @@ void filter_gradients(const std::vector<const T*>& du, std::int64_t pairs, T* dw
 template <class T>
 void to_channels_last(const T* image, std::int64_t channels, std::int64_t pixels, std::vector<T>& hwc) {
   hwc.resize(static_cast<std::size_t>(pixels * channels));
-  as_matrix(hwc.data(), pixels, channels) = as_matrix(image, channels, pixels).transpose();
+  transpose(image, channels, pixels, pixels, hwc.data(), channels);
 }
 
 // One thread's scratch: an image in channels-last order, a tile's half-transformed vectors, a partial tile at the
@@ -259,15 +260,16 @@ void transform_outputs(const T* m, const TileBlock& blk, std::int64_t k_out, con
   const std::int64_t tiles = g.tiles(blk), stride = tiles * k_out;
   s.hwc.resize(static_cast<std::size_t>(g.h * g.w * k_out));
   T *hwc = s.hwc.data(), *mixed = s.mixed.data();
+  const T *zeros = s.zeros.data(), *b = bias != nullptr ? bias : zeros;
   for (std::int64_t img = 0; img < blk.images; ++img) {
     for (std::int64_t i = blk.row; i < blk.row + blk.rows; ++i) {
       for (std::int64_t j = 0; j < g.cols; ++j) {
-        // Aᵀ across each row r of M into mixed[r][c] (c < 4), then down each column c into output pixel
-        // (4i + r', 4j + c): straight into hwc for a whole tile, through s.edge for one over the map's edge.
+        // Aᵀ across each row r of M into mixed[r][c] (c < 4), then down each column c, adding the bias, into output
+        // pixel (4i + r', 4j + c): straight into hwc for a whole tile, through s.edge for one over the map's edge.
         const T* in = m + (g.index(blk, img, i) + j) * k_out;
         for (int r = 0; r < 6; ++r) {
           const T* q = in + 6 * r * stride;
-          at_vectors(q, q + stride, q + 2 * stride, q + 3 * stride, q + 4 * stride, q + 5 * stride, k_out,
+          at_vectors(q, q + stride, q + 2 * stride, q + 3 * stride, q + 4 * stride, q + 5 * stride, zeros, k_out,
                      mixed + 4 * r * k_out, k_out);
         }
         const bool whole = 4 * i + 3 < g.h && 4 * j + 3 < g.w;
@@ -275,7 +277,7 @@ void transform_outputs(const T* m, const TileBlock& blk, std::int64_t k_out, con
         const std::int64_t ld = whole ? g.w * k_out : 4 * k_out;
         for (int c = 0; c < 4; ++c) {
           const T* q = mixed + c * k_out;
-          at_vectors(q, q + 4 * k_out, q + 8 * k_out, q + 12 * k_out, q + 16 * k_out, q + 20 * k_out, k_out,
+          at_vectors(q, q + 4 * k_out, q + 8 * k_out, q + 12 * k_out, q + 16 * k_out, q + 20 * k_out, b, k_out,
                      dst + c * k_out, ld);
         }
         if (whole) continue;
@@ -286,9 +288,8 @@ void transform_outputs(const T* m, const TileBlock& blk, std::int64_t k_out, con
     }
     // Back to NCHW: the pixels of the block's output rows only.
     const std::int64_t first = 4 * blk.row * g.w, count = std::min(4 * (blk.row + blk.rows), g.h) * g.w - first;
-    auto out = as_matrix(y + (blk.image + img) * k_out * g.h * g.w, k_out, g.h * g.w).middleCols(first, count);
-    out = as_matrix(static_cast<const T*>(hwc) + first * k_out, count, k_out).transpose();
-    if (bias != nullptr) out.colwise() += as_matrix(bias, k_out, 1).col(0);
+    transpose(static_cast<const T*>(hwc) + first * k_out, count, k_out, k_out,
+              y + (blk.image + img) * k_out * g.h * g.w + first, g.h * g.w);
   }
 }
 
@@ -308,7 +309,8 @@ void transform_output_gradients(const T* dy, const TileBlock& blk, std::int64_t 
           return row < g.h && col < g.w ? s.hwc.data() + (row * g.w + col) * k_out : s.zeros.data();
         };
         // A down each column c into mixed[r][c] (r < 6), then A across each row r into P[6r + c'].
-        for (int c = 0; c < 4; ++c) a_vectors(at(0, c), at(1, c), at(2, c), at(3, c), k_out, mixed + c * k_out, 4 * k_out);
+        for (int c = 0; c < 4; ++c)
+          a_vectors(at(0, c), at(1, c), at(2, c), at(3, c), k_out, mixed + c * k_out, 4 * k_out);
         T* out = p + (g.index(blk, img, i) + j) * k_out;
         for (int r = 0; r < 6; ++r) {
           const T* q = mixed + 4 * r * k_out;
