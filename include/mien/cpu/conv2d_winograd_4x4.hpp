@@ -217,6 +217,11 @@ struct Scratch {
       : mixed(static_cast<std::size_t>(36 * channels)),
         edge(static_cast<std::size_t>(16 * channels)),
         zeros(static_cast<std::size_t>(channels), T(0)) {}
+  // The `channels` values of pixel (row, col) of the image in hwc, or zeros outside the map.
+  const T* pixel(const TileGrid& g, std::int64_t row, std::int64_t col, std::int64_t channels) const {
+    const bool inside = row >= 0 && row < g.h && col >= 0 && col < g.w;
+    return inside ? hwc.data() + (row * g.w + col) * channels : zeros.data();
+  }
 };
 
 // V [36][tiles][C] for the tiles of block blk of x [*, C, H, W].
@@ -230,14 +235,8 @@ void transform_inputs(const T* x, const TileBlock& blk, std::int64_t c_in, const
       for (std::int64_t j = 0; j < g.cols; ++j) {
         // d[r][c]: the channels of input pixel (4i - 1 + r, 4j - 1 + c).
         const T* d[6][6];
-        for (int r = 0; r < 6; ++r) {
-          const std::int64_t row = 4 * i - 1 + r;
-          for (int c = 0; c < 6; ++c) {
-            const std::int64_t col = 4 * j - 1 + c;
-            const bool inside = row >= 0 && row < g.h && col >= 0 && col < g.w;
-            d[r][c] = inside ? s.hwc.data() + (row * g.w + col) * c_in : s.zeros.data();
-          }
-        }
+        for (int r = 0; r < 6; ++r)
+          for (int c = 0; c < 6; ++c) d[r][c] = s.pixel(g, 4 * i - 1 + r, 4 * j - 1 + c, c_in);
         // Bᵀ down each column c into mixed[r][c], then B across each row r into V[6r + c].
         for (int c = 0; c < 6; ++c)
           winograd5::bt_down_rows(d[0][c], d[1][c], d[2][c], d[3][c], d[4][c], d[5][c], c_in, mixed + c * c_in,
@@ -304,10 +303,7 @@ void transform_output_gradients(const T* dy, const TileBlock& blk, std::int64_t 
     to_channels_last(dy + (blk.image + img) * k_out * g.h * g.w, k_out, g.h * g.w, s.hwc);
     for (std::int64_t i = blk.row; i < blk.row + blk.rows; ++i) {
       for (std::int64_t j = 0; j < g.cols; ++j) {
-        const auto at = [&](std::int64_t r, std::int64_t c) {
-          const std::int64_t row = 4 * i + r, col = 4 * j + c;
-          return row < g.h && col < g.w ? s.hwc.data() + (row * g.w + col) * k_out : s.zeros.data();
-        };
+        const auto at = [&](std::int64_t r, std::int64_t c) { return s.pixel(g, 4 * i + r, 4 * j + c, k_out); };
         // A down each column c into mixed[r][c] (r < 6), then A across each row r into P[6r + c'].
         for (int c = 0; c < 4; ++c)
           a_vectors(at(0, c), at(1, c), at(2, c), at(3, c), k_out, mixed + c * k_out, 4 * k_out);

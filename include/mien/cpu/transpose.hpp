@@ -3,8 +3,8 @@
 // leading dimension. Float matrices go through 8×8 blocks transposed in AVX registers where the build has AVX
 // (-march=native on any x86 CPU of the last decade); everything else through Eigen. The F(4×4, 3×3) convolution
 // turns every image into channels-last order and back (cpu/conv2d_winograd_4x4.hpp): its [128, 144] planes went
-// 2.6× faster this way than through Eigen's transposed assignment, which moves one or two floats at a time
-// (docs/benchmarks.md).
+// about 2× faster this way (15 floats/ns) than through Eigen's transposed assignment (7), which moves one or two
+// floats at a time (docs/benchmarks.md).
 #include <cstdint>
 
 #if defined(__AVX__)
