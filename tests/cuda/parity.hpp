@@ -15,6 +15,14 @@
 
 namespace mien::testing {
 
+// True where these tests run on the CPU through the CUDA emulator (tests/emulator), whose cuDNN is a direct
+// convolution loop: a check of mien's cuDNN wrapper, not a yardstick.
+#if defined(MIEN_CUDA_EMULATION)
+constexpr bool emulated = true;
+#else
+constexpr bool emulated = false;
+#endif
+
 // Uniform in [lo, hi), from a Philox stream: the same values on every machine.
 inline Tensor<float> uniform_tensor(const Shape& shape, std::uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
   Tensor<float> t(shape);

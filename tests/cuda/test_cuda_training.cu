@@ -127,7 +127,7 @@ TEST_CASE("Device failures throw errors that name the op and the cause", "[cuda]
   }
   SECTION("a bad kernel launch is reported by the op that launched it") {
     Context ctx;
-    empty_kernel<<<1, 4096, 0, cuda::stream_of(ctx)>>>();  // more threads than a block may have
+    cuda::launch_kernel(empty_kernel, 1, 4096, cuda::stream_of(ctx));  // more threads than a block may have
     try {
       cuda::check_kernel(ctx, "relu_forward", "x [4]");
       FAIL("no throw");

@@ -12,6 +12,15 @@
 #endif
 #endif
 
+// MIEN_CUDA_KERNELS: this translation unit compiles the CUDA kernels, so that ops on device tensors run them.
+// True under nvcc, and under the CUDA emulator (tests/emulator), which compiles them as C++ and runs them on the
+// CPU.
+#if defined(__CUDACC__) || defined(MIEN_CUDA_EMULATION)
+#define MIEN_CUDA_KERNELS 1
+#else
+#define MIEN_CUDA_KERNELS 0
+#endif
+
 // Functions that pure index and arithmetic helpers share between host code, device code and CPU tests.
 #if defined(__CUDACC__)
 #define MIEN_HD __host__ __device__ __forceinline__

@@ -78,6 +78,12 @@ class DynamicAttention : public Layer<T> {
 
   const Tensor<T>& forward(Context& ctx, const Tensor<T>& x, Mode mode) override {
     output_shape(x.shape());
+    // The fixed tensors follow the input: a model holding this layer moves its parameters and buffers with
+    // to(), but not these, which are neither.
+    if (expand_.device() != x.device()) {
+      expand_ = expand_.to(x.device());
+      no_bias_ = no_bias_.to(x.device());
+    }
     const Tensor<T>& pooled = pool_.forward(ctx, x, mode);
     // The softmax layer keeps its output for its own backward; the expand step's backward reads it too.
     weights_ = &softmax_.forward(ctx, tanh_.forward(ctx, dense_.forward(ctx, pooled, mode), mode), mode);

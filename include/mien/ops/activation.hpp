@@ -3,7 +3,7 @@
 // Backward passes take the forward output y, which is all these derivatives need.
 #include "mien/cpu/activation.hpp"
 #include "mien/ops/dispatch.hpp"
-#if defined(__CUDACC__)
+#if MIEN_CUDA_KERNELS
 #include "mien/kernels/activation.cuh"
 #endif
 

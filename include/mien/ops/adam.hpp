@@ -5,7 +5,7 @@
 // for decoupled weight decay (AdamW), 1 without it (see optim/adam.hpp).
 #include "mien/cpu/adam.hpp"
 #include "mien/ops/dispatch.hpp"
-#if defined(__CUDACC__)
+#if MIEN_CUDA_KERNELS
 #include "mien/kernels/adam.cuh"
 #endif
 

@@ -6,7 +6,7 @@
 // data; its backward then takes the fused output y, to let dy through only where y > 0.
 #include "mien/cpu/batchnorm.hpp"
 #include "mien/ops/dispatch.hpp"
-#if defined(__CUDACC__)
+#if MIEN_CUDA_KERNELS
 #include "mien/kernels/batchnorm.cuh"
 #endif
 

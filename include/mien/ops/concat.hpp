@@ -2,7 +2,7 @@
 // Concatenation of two NCHW maps along channels, and its backward split.
 #include "mien/cpu/concat.hpp"
 #include "mien/ops/dispatch.hpp"
-#if defined(__CUDACC__)
+#if MIEN_CUDA_KERNELS
 #include "mien/kernels/concat.cuh"
 #endif
 

@@ -3,7 +3,7 @@
 //   x [N, C, H, W], w [K, C, k, k], b [K]  ->  y [N, K, H, W]
 #include "mien/cpu/conv2d.hpp"
 #include "mien/ops/dispatch.hpp"
-#if defined(__CUDACC__)
+#if MIEN_CUDA_KERNELS
 #include "mien/kernels/conv2d.cuh"
 #endif
 

@@ -2,7 +2,7 @@
 // Fully connected layer: y = x wᵀ + b.   x [N, F], w [O, F], b [O]  ->  y [N, O]
 #include "mien/cpu/dense.hpp"
 #include "mien/ops/dispatch.hpp"
-#if defined(__CUDACC__)
+#if MIEN_CUDA_KERNELS
 #include "mien/kernels/dense.cuh"
 #endif
 

@@ -1,7 +1,8 @@
 #pragma once
 // The one place that knows both backends exist: MIEN_DISPATCH calls cuda::op for device tensors (when this
-// translation unit is compiled by nvcc) and cpu::op for host tensors. Op headers validate shapes and size
-// their outputs before dispatching, so backends may assume well-formed arguments.
+// translation unit compiles the kernels: nvcc, or the CUDA emulator of tests/emulator) and cpu::op for host
+// tensors. Op headers validate shapes and size their outputs before dispatching, so backends may assume
+// well-formed arguments.
 #include <string>
 
 #include "mien/core/context.hpp"
@@ -16,7 +17,7 @@ namespace mien::ops::detail {
 }
 }  // namespace mien::ops::detail
 
-#if defined(__CUDACC__)
+#if MIEN_CUDA_KERNELS
 #define MIEN_DISPATCH(device, op, ...)      \
   do {                                      \
     if ((device) == ::mien::Device::cuda)   \

@@ -4,7 +4,7 @@
 // backends draw the same numbers, so one seed gives one mask everywhere.
 #include "mien/cpu/dropout.hpp"
 #include "mien/ops/dispatch.hpp"
-#if defined(__CUDACC__)
+#if MIEN_CUDA_KERNELS
 #include "mien/kernels/dropout.cuh"
 #endif
 

@@ -4,7 +4,7 @@
 
 #include "mien/cpu/elementwise.hpp"
 #include "mien/ops/dispatch.hpp"
-#if defined(__CUDACC__)
+#if MIEN_CUDA_KERNELS
 #include "mien/kernels/elementwise.cuh"
 #endif
 

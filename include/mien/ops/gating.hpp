@@ -4,7 +4,7 @@
 //   gated_add:      y[n, c, h, w] = main[n, c, h, w] + gate[n, c] * skip[n, c, h, w]
 #include "mien/cpu/gating.hpp"
 #include "mien/ops/dispatch.hpp"
-#if defined(__CUDACC__)
+#if MIEN_CUDA_KERNELS
 #include "mien/kernels/gating.cuh"
 #endif
 

@@ -6,7 +6,7 @@
 
 #include "mien/cpu/loss.hpp"
 #include "mien/ops/dispatch.hpp"
-#if defined(__CUDACC__)
+#if MIEN_CUDA_KERNELS
 #include "mien/kernels/loss.cuh"
 #endif
 

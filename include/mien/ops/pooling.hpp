@@ -2,7 +2,7 @@
 // Max pooling (square window, stride = window, floor of the extents) and global average pooling.
 #include "mien/cpu/pooling.hpp"
 #include "mien/ops/dispatch.hpp"
-#if defined(__CUDACC__)
+#if MIEN_CUDA_KERNELS
 #include "mien/kernels/pooling.cuh"
 #endif
 

@@ -112,8 +112,8 @@ void softmax_forward(Context& ctx, const Tensor<T>& x, Tensor<T>& y) {
   const int rows = static_cast<int>(x.shape()[0]), cols = static_cast<int>(x.shape()[1]);
   if (rows == 0 || cols == 0) return;
   const int blocks = ceil_div(rows, activation_detail::rows_per_block);
-  activation_detail::softmax_forward_kernel<<<blocks, 32 * activation_detail::rows_per_block, 0, stream_of(ctx)>>>(
-      x.data(), y.data(), rows, cols);
+  launch_kernel(activation_detail::softmax_forward_kernel<T>, blocks, 32 * activation_detail::rows_per_block,
+                stream_of(ctx), x.data(), y.data(), rows, cols);
   check_kernel(ctx, "softmax_forward", describe_shapes({{"x", x.shape()}}));
 }
 
@@ -122,8 +122,8 @@ void softmax_backward(Context& ctx, const Tensor<T>& y, const Tensor<T>& dy, Ten
   const int rows = static_cast<int>(y.shape()[0]), cols = static_cast<int>(y.shape()[1]);
   if (rows == 0 || cols == 0) return;
   const int blocks = ceil_div(rows, activation_detail::rows_per_block);
-  activation_detail::softmax_backward_kernel<<<blocks, 32 * activation_detail::rows_per_block, 0, stream_of(ctx)>>>(
-      y.data(), dy.data(), dx.data(), rows, cols);
+  launch_kernel(activation_detail::softmax_backward_kernel<T>, blocks, 32 * activation_detail::rows_per_block,
+                stream_of(ctx), y.data(), dy.data(), dx.data(), rows, cols);
   check_kernel(ctx, "softmax_backward", describe_shapes({{"y", y.shape()}}));
 }
 

@@ -243,8 +243,8 @@ void batchnorm_forward_infer(Context& ctx, const Tensor<T>& x, const Tensor<T>& 
   if (x.numel() == 0 || channels == 0) return;
   T* per_channel = static_cast<T*>(device_state(ctx).workspace(3 * channels * sizeof(T), op));
   const Affine<T> affine{per_channel, per_channel + channels, per_channel + 2 * channels};
-  inference_affine_kernel<<<ceil_div(channels, 128), 128, 0, stream_of(ctx)>>>(
-      gamma.data(), beta.data(), running_mean.data(), running_var.data(), eps, affine, channels);
+  launch_kernel(inference_affine_kernel<T>, ceil_div(channels, 128), 128, stream_of(ctx), gamma.data(), beta.data(),
+                running_mean.data(), running_var.data(), eps, affine, channels);
   check_kernel(ctx, op, shapes);
   const int plane = static_cast<int>(x.shape().h() * x.shape().w());
   const ApplyAffine<T> normalize{x.data(),        y.data(),           affine.centre, affine.scale, affine.shift,

@@ -38,8 +38,8 @@ constexpr bool is_float = std::is_same_v<T, float>;
 template <class T, int KS, class Tile, bool Tf32>
 void launch_im2col(Context& ctx, const ConvShape& s, const T* a, const T* x, const conv::NchwOutput<T>& out) {
   const dim3 grid(ceil_div(s.pixels(), Tile::BN), ceil_div(s.k, Tile::BM));
-  conv::im2col_gemm_kernel<T, KS, Tile, Tf32>
-      <<<grid, Tile::threads, 0, stream_of(ctx)>>>(a, x, s, out.plane, out.width, out);
+  launch_kernel(conv::im2col_gemm_kernel<T, KS, Tile, Tf32>, grid, Tile::threads, stream_of(ctx), a, x, s, out.plane,
+                out.width, out);
 }
 
 template <class T, int KS>
@@ -100,11 +100,12 @@ void launch_filter(Context& ctx, const ConvShape& s, const T* dy, const T* x, T*
     partial = static_cast<T*>(device_state(ctx).workspace(bytes, "conv2d_backward_filter"));
   }
   const dim3 grid(ceil_div(cols, Tile::BN), ceil_div(rows, Tile::BM), parts);
-  conv::filter_gemm_kernel<T, Tile, Tf32><<<grid, Tile::threads, 0, stream_of(ctx)>>>(
-      dy, x, s, FastDivmod(s.plane()), FastDivmod(s.w), parts, conv::MatrixOutput<T>{partial, rows, cols});
+  launch_kernel(conv::filter_gemm_kernel<T, Tile, Tf32>, grid, Tile::threads, stream_of(ctx), dy, x, s,
+                FastDivmod(s.plane()), FastDivmod(s.w), parts, conv::MatrixOutput<T>{partial, rows, cols});
   if (parts > 1) {
     const int count = rows * cols;
-    conv::sum_parts_kernel<<<grid_blocks(ctx, count), default_threads, 0, stream_of(ctx)>>>(partial, parts, count, out);
+    launch_kernel(conv::sum_parts_kernel<T>, grid_blocks(ctx, count), default_threads, stream_of(ctx), partial, parts,
+                  count, out);
   }
 }
 
@@ -171,8 +172,8 @@ void conv2d_backward_data(Context& ctx, const Tensor<T>& dy, const Tensor<T>& w,
   // the workspace first.
   const int count = static_cast<int>(w.numel());
   T* flipped = static_cast<T*>(device_state(ctx).workspace(w.bytes(), op));
-  conv::flip_weights_kernel<<<grid_blocks(ctx, count), default_threads, 0, stream_of(ctx)>>>(w.data(), flipped, s.k,
-                                                                                             s.c, s.ks, count);
+  launch_kernel(conv::flip_weights_kernel<T>, grid_blocks(ctx, count), default_threads, stream_of(ctx), w.data(),
+                flipped, s.k, s.c, s.ks, count);
   check_kernel(ctx, op, shapes);
   conv_detail::run_im2col_gemm<T>(ctx, s.transposed(), flipped, dy.data(), nullptr, dx.data(),
                                   ctx.conv_backend() == ConvBackend::native_tf32, op, shapes);

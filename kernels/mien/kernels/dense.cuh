@@ -100,7 +100,8 @@ void dense_backward(Context& ctx, const Tensor<T>& x, const Tensor<T>& w, const 
                                     dw.data(), f),
                  op, "dw, " + shapes);
   if (o > 0) {
-    dense_detail::column_sums_kernel<<<ceil_div(o, 128), 128, 0, stream_of(ctx)>>>(dy.data(), db.data(), n, o);
+    launch_kernel(dense_detail::column_sums_kernel<T>, ceil_div(o, 128), 128, stream_of(ctx), dy.data(), db.data(), n,
+                  o);
     check_kernel(ctx, op, shapes);
   }
 }

@@ -70,8 +70,8 @@ std::int64_t count_nonfinite(Context& ctx, const Tensor<T>& x) {
   const cudaStream_t stream = stream_of(ctx);
   auto* total = static_cast<unsigned long long*>(device_state(ctx).workspace(sizeof(unsigned long long), op));
   check(cudaMemsetAsync(total, 0, sizeof(unsigned long long), stream), op, shapes);
-  elementwise_detail::count_nonfinite_kernel<<<grid_blocks(ctx, count), default_threads, 0, stream>>>(x.data(), count,
-                                                                                                      total);
+  launch_kernel(elementwise_detail::count_nonfinite_kernel<T>, grid_blocks(ctx, count), default_threads, stream,
+                x.data(), count, total);
   check_kernel(ctx, op, shapes);
   unsigned long long host = 0;
   check(cudaMemcpyAsync(&host, total, sizeof(host), cudaMemcpyDeviceToHost, stream), op, shapes);

@@ -92,11 +92,11 @@ void scale_and_dot(Context& ctx, const Tensor<T>& dy, const Tensor<T>& gate, con
   constexpr int V = vector_width<T>;
   const cudaStream_t stream = stream_of(ctx);
   if (plane % V == 0 && vector_aligned(dy.data(), other.data(), out.data())) {
-    scale_and_dot_kernel<V><<<planes, plane_threads(plane / V), 0, stream>>>(dy.data(), gate.data(), other.data(),
-                                                                           out.data(), dgate.data(), plane);
+    launch_kernel(scale_and_dot_kernel<V, T>, planes, plane_threads(plane / V), stream, dy.data(), gate.data(),
+                  other.data(), out.data(), dgate.data(), plane);
   } else {
-    scale_and_dot_kernel<1><<<planes, plane_threads(plane), 0, stream>>>(dy.data(), gate.data(), other.data(),
-                                                                       out.data(), dgate.data(), plane);
+    launch_kernel(scale_and_dot_kernel<1, T>, planes, plane_threads(plane), stream, dy.data(), gate.data(),
+                  other.data(), out.data(), dgate.data(), plane);
   }
   check_kernel(ctx, op, shapes);
 }

@@ -51,6 +51,20 @@ inline void require_int32_indexing(const char* op, std::int64_t elements, const 
             " elements exceed the 2^31 the CUDA kernels index (", shapes, "); use a smaller batch");
 }
 
+// Queues kernel<<<grid, block, 0, stream>>>(args...), the arguments converted to the kernel's parameter types.
+// Every mien kernel goes through here, so that the CUDA emulator (tests/emulator), which compiles the kernels as
+// C++, can run the same launch on the CPU.
+template <class... Params, class... Args>
+void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream, const Args&... args) {
+  static_assert(sizeof...(Params) == sizeof...(Args), "launch_kernel: wrong number of kernel arguments");
+#if defined(MIEN_CUDA_EMULATION)
+  (void)stream;
+  mien_emulator::launch(grid, block, [&] { kernel(static_cast<Params>(args)...); });
+#else
+  kernel<<<grid, block, 0, stream>>>(static_cast<Params>(args)...);
+#endif
+}
+
 constexpr int default_threads = 256;
 
 // Blocks for a grid-stride loop over `work` items: enough to fill the device (16 blocks of 256 threads per
@@ -115,9 +129,9 @@ void launch_map(Context& ctx, const Op& op, std::int64_t count, bool vectorize, 
   if (count == 0) return;
   constexpr int V = vector_width<T>;
   if (vectorize && count % V == 0) {
-    map_kernel<V><<<grid_blocks(ctx, count / V), default_threads, 0, stream_of(ctx)>>>(op, count / V);
+    launch_kernel(map_kernel<V, Op>, grid_blocks(ctx, count / V), default_threads, stream_of(ctx), op, count / V);
   } else {
-    map_kernel<1><<<grid_blocks(ctx, count), default_threads, 0, stream_of(ctx)>>>(op, count);
+    launch_kernel(map_kernel<1, Op>, grid_blocks(ctx, count), default_threads, stream_of(ctx), op, count);
   }
   check_kernel(ctx, name, shapes);
 }

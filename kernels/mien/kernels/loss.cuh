@@ -142,11 +142,11 @@ T softmax_cross_entropy_forward(Context& ctx, const Tensor<T>& logits, const Ten
   reset_bad_row(ctx, s.first_bad_row, op);
   const double on_label = 1.0 - static_cast<double>(smoothing);
   const double everywhere = static_cast<double>(smoothing) / static_cast<double>(classes);
-  cross_entropy_rows_kernel<<<ceil_div(rows, rows_per_block), 32 * rows_per_block, 0, stream>>>(
-      logits.data(), labels.data(), class_weights.empty() ? nullptr : class_weights.data(), on_label, everywhere, rows,
-      classes, probs.data(), s.row_loss, s.first_bad_row);
+  launch_kernel(cross_entropy_rows_kernel<T>, ceil_div(rows, rows_per_block), 32 * rows_per_block, stream,
+                logits.data(), labels.data(), class_weights.empty() ? nullptr : class_weights.data(), on_label,
+                everywhere, rows, classes, probs.data(), s.row_loss, s.first_bad_row);
   check_kernel(ctx, op, shapes);
-  mean_of_rows_kernel<<<1, sum_threads, 0, stream>>>(s.row_loss, rows, s.total);
+  launch_kernel(mean_of_rows_kernel<double>, 1, sum_threads, stream, s.row_loss, rows, s.total);
   check_kernel(ctx, op, shapes);
   struct {
     int bad_row;
@@ -175,9 +175,9 @@ void softmax_cross_entropy_backward(Context& ctx, const Tensor<T>& probs, const 
   const Scratch s = scratch(ctx, 0, op);
   reset_bad_row(ctx, s.first_bad_row, op);
   const int count = rows * classes;
-  cross_entropy_backward_kernel<<<grid_blocks(ctx, count), default_threads, 0, stream>>>(
-      probs.data(), labels.data(), class_weights.empty() ? nullptr : class_weights.data(), T(1) - smoothing,
-      smoothing / static_cast<T>(classes), rows, FastDivmod(classes), dlogits.data(), s.first_bad_row);
+  launch_kernel(cross_entropy_backward_kernel<T>, grid_blocks(ctx, count), default_threads, stream, probs.data(),
+                labels.data(), class_weights.empty() ? nullptr : class_weights.data(), T(1) - smoothing,
+                smoothing / static_cast<T>(classes), rows, FastDivmod(classes), dlogits.data(), s.first_bad_row);
   check_kernel(ctx, op, shapes);
   int bad_row = 0;
   check(cudaMemcpyAsync(&bad_row, s.first_bad_row, sizeof(bad_row), cudaMemcpyDeviceToHost, stream), op, shapes);

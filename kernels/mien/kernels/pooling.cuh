@@ -105,8 +105,8 @@ void maxpool2d_forward(Context& ctx, const Tensor<T>& x, int window, Tensor<T>& 
   require_int32_indexing("maxpool2d_forward", static_cast<std::int64_t>(x.numel()), shapes);
   const int outputs = static_cast<int>(y.numel());
   if (outputs == 0) return;
-  pooling_detail::maxpool_forward_kernel<<<grid_blocks(ctx, outputs), default_threads, 0, stream_of(ctx)>>>(
-      x.data(), y.data(), pooling_detail::window_index(x.shape(), y.shape(), window), outputs);
+  launch_kernel(pooling_detail::maxpool_forward_kernel<T>, grid_blocks(ctx, outputs), default_threads, stream_of(ctx),
+                x.data(), y.data(), pooling_detail::window_index(x.shape(), y.shape(), window), outputs);
   check_kernel(ctx, "maxpool2d_forward", shapes);
 }
 
@@ -121,8 +121,9 @@ void maxpool2d_backward(Context& ctx, const Tensor<T>& x, const Tensor<T>& y, co
     check(cudaMemsetAsync(dx.data(), 0, dx.bytes(), stream_of(ctx)), "maxpool2d_backward", shapes);
   const int outputs = static_cast<int>(y.numel());
   if (outputs == 0) return;
-  pooling_detail::maxpool_backward_kernel<<<grid_blocks(ctx, outputs), default_threads, 0, stream_of(ctx)>>>(
-      x.data(), y.data(), dy.data(), dx.data(), pooling_detail::window_index(x.shape(), y.shape(), window), outputs);
+  launch_kernel(pooling_detail::maxpool_backward_kernel<T>, grid_blocks(ctx, outputs), default_threads, stream_of(ctx),
+                x.data(), y.data(), dy.data(), dx.data(), pooling_detail::window_index(x.shape(), y.shape(), window),
+                outputs);
   check_kernel(ctx, "maxpool2d_backward", shapes);
 }
 
@@ -132,7 +133,7 @@ void global_avgpool_forward(Context& ctx, const Tensor<T>& x, Tensor<T>& y) {
   const int planes = static_cast<int>(y.numel()), plane = static_cast<int>(x.shape().h() * x.shape().w());
   if (planes == 0) return;
   const int threads = plane >= 256 ? 256 : ceil_div(plane > 0 ? plane : 1, 32) * 32;
-  pooling_detail::plane_mean_kernel<<<planes, threads, 0, stream_of(ctx)>>>(x.data(), y.data(), plane);
+  launch_kernel(pooling_detail::plane_mean_kernel<T>, planes, threads, stream_of(ctx), x.data(), y.data(), plane);
   check_kernel(ctx, "global_avgpool_forward", shapes);
 }
 

@@ -112,10 +112,11 @@ void reduce_channels(Context& ctx, const Term& term, const Finish& finish, const
                      double* partials, const char* op, const std::string& shapes) {
   if (layout.channels == 0) return;
   const cudaStream_t stream = stream_of(ctx);
-  channel_partial_sums_kernel<NV><<<dim3(parts, layout.channels), channel_reduce_threads, 0, stream>>>(term, layout, parts,
-                                                                                                   partials);
+  launch_kernel(channel_partial_sums_kernel<NV, Term>, dim3(parts, layout.channels), channel_reduce_threads, stream,
+                term, layout, parts, partials);
   check_kernel(ctx, op, shapes);
-  channel_finish_kernel<NV><<<ceil_div(layout.channels, 128), 128, 0, stream>>>(finish, layout.channels, parts, partials);
+  launch_kernel(channel_finish_kernel<NV, Finish>, ceil_div(layout.channels, 128), 128, stream, finish, layout.channels,
+                parts, partials);
   check_kernel(ctx, op, shapes);
 }
 

@@ -1,0 +1,3 @@
+#pragma once
+// The mien CUDA emulator's stand-in for the WMMA header (tests/emulator).
+#include "mien_emulator/wmma.hpp"
