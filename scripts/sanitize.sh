@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs mien's CPU tests under sanitizers:
-#   1. AddressSanitizer + UndefinedBehaviorSanitizer (clang, LLVM's OpenMP runtime): the whole CPU suite (unit, training and integration
-#      tests), in build-asan/. Any report fails the run (UBSan halts on its first report), except the
+#   1. AddressSanitizer + UndefinedBehaviorSanitizer (clang, LLVM's OpenMP runtime): the whole CPU suite (unit,
+#      training and integration tests) and the small GPU tests on the CUDA emulator, in build-asan/. Any report fails the run (UBSan halts on its first report), except the
 #      third-party ones listed in scripts/sanitizers/ubsan.supp.
 #   2. ThreadSanitizer (clang): the data loaders' tests (the batch loader's prefetch thread shares buffers with the
 #      caller; the folder and CSV loaders fill shared arrays from OpenMP threads).
@@ -52,7 +52,12 @@ run_asan() {
   # without these flags, so it adds nothing here.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$root/scripts/sanitizers/ubsan.supp \
-    ctest --test-dir "$asan_build" --output-on-failure --parallel "$jobs" -E consumer_project
+    ctest --test-dir "$asan_build" --output-on-failure --parallel "$jobs" -E 'consumer_project|emulated_cuda'
+  # The GPU tests through the CUDA emulator (tests/emulator): only the small cases, tagged [sanitize] as for
+  # compute-sanitizer on a GPU, and the emulator's own; the paper-sized convolutions take minutes instrumented.
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$root/scripts/sanitizers/ubsan.supp \
+    "$asan_build/tests/emulator/mien_emulated_cuda_tests" "[sanitize],[emulator]"
   echo "asan: tests took $(elapsed "$run_start") s (build and tests: $(elapsed "$start") s)"
 }
 

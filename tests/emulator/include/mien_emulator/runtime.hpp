@@ -2,16 +2,19 @@
 // mien's CUDA emulator, part 1: the CUDA runtime API calls mien makes, served from host memory, so that the
 // CUDA backend's host code and kernels run, and are tested, on machines without a GPU (tests/emulator).
 //
-// Device memory is host memory with a guard page after every allocation (a kernel that reads or writes past the
-// end of a buffer faults at once, and the fault handler names the kernel thread) and is filled with 0xff bytes
-// (NaN as floats) when allocated, as real device memory is never zeroed: results that depend on uninitialized
-// memory show up as NaN. Copies check that the pointers are on the sides their direction names. Streams run
-// everything synchronously. The "device" has emulated_total_memory bytes, so out-of-memory paths run too.
+// Device memory is host memory between two guard pages, so that a kernel that reads or writes past either end of
+// a buffer faults at once (the fault handler names the kernel thread). A buffer ends exactly at the guard after
+// it (to 16 bytes, for vector access); with MIEN_EMULATOR_GUARD=front it starts exactly at the guard before it
+// instead, so that running the tests in both modes checks both ends. Memory is filled with 0xff bytes (NaN as
+// floats) when allocated, as real device memory is never zeroed: results that depend on memory nobody wrote come
+// out NaN. Copies check that the pointers are on the sides their direction names. Streams run everything
+// synchronously. The "device" has emulated_total_memory bytes, so out-of-memory paths run too.
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -91,6 +94,15 @@ struct Allocations {
 inline Allocations& allocations() {
   static Allocations a;
   return a;
+}
+
+// MIEN_EMULATOR_GUARD=front: buffers start at their guard page rather than end at it.
+inline bool guard_front() {
+  static const bool front = [] {
+    const char* v = std::getenv("MIEN_EMULATOR_GUARD");
+    return v && std::strcmp(v, "front") == 0;
+  }();
+  return front;
 }
 
 inline std::size_t page_size() {
@@ -189,14 +201,15 @@ inline cudaError_t cudaMalloc(void** ptr, std::size_t bytes) {
   Allocations& a = allocations();
   std::lock_guard<std::mutex> lock(a.mutex);
   if (bytes > emulated_total_memory - a.in_use) return fail(cudaErrorMemoryAllocation);
-  // The user range ends at the guard page (rounded to 16 bytes for vector access, so up to 15 bytes of slack).
   const std::size_t page = page_size(), padded = (bytes + 15) & ~std::size_t{15};
-  const std::size_t mapped = (padded + page - 1) / page * page + page;
+  const std::size_t mapped = (padded + page - 1) / page * page + 2 * page;
   void* base = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (base == MAP_FAILED) return fail(cudaErrorMemoryAllocation);
-  char* guard = static_cast<char*>(base) + mapped - page;
-  mprotect(guard, page, PROT_NONE);
-  char* user = guard - padded;
+  char* const first = static_cast<char*>(base) + page;  // after the front guard
+  char* const back_guard = static_cast<char*>(base) + mapped - page;
+  mprotect(base, page, PROT_NONE);
+  mprotect(back_guard, page, PROT_NONE);
+  char* const user = guard_front() ? first : back_guard - padded;
   std::memset(user, 0xff, bytes);
   a.live[reinterpret_cast<std::uintptr_t>(user)] = Allocation{bytes, base, mapped};
   a.in_use += bytes;

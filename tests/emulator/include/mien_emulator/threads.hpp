@@ -146,6 +146,7 @@ inline BlockRunner*& active_runner() {
 
 inline void BlockRunner::entry() {
   BlockRunner& r = *active_runner();
+  ExecutionContext::started(r.scheduler_);
   try {
     (*r.body_)();
   } catch (const std::exception& e) {
@@ -154,7 +155,7 @@ inline void BlockRunner::entry() {
   }
   Fiber& f = *r.fibers_[r.current_];
   f.state = FiberState::done;
-  ExecutionContext::jump(f.context, r.scheduler_);  // never resumed: the next block prepares the fiber anew
+  ExecutionContext::leave(f.context, r.scheduler_);  // never resumed: the next block prepares the fiber anew
 }
 
 // A kernel thread's fault (most often a read or write into the guard page after a device buffer) is reported
