@@ -1,5 +1,5 @@
-// mien_bench_kernels: times mien's CUDA kernels at the paper network's shapes (batch 32, 128x128 and 48x48
-// inputs) beside cuDNN / cuBLAS and the CPU path, and prints markdown tables.
+// mien_bench_kernels: times mien's CUDA kernels at the paper network's shapes (batch 32 unless --batch says
+// otherwise, 128x128 and 48x48 inputs) beside cuDNN / cuBLAS and the CPU path, and prints markdown tables.
 //
 //   convolutions   every layer and pass with mien fp32, mien TF32, cuDNN fp32 (FMA math) and cuDNN with TF32
 //                  allowed; TFLOP/s; speed relative to cuDNN fp32 and to cuDNN's fastest (either math); the
@@ -7,13 +7,13 @@
 //   memory-bound   batch norm, activations, pooling, concatenation, gating, dropout, loss, Adam: GB/s of the
 //                  bytes each op must move, against the device-to-device copy bandwidth measured first.
 //   dense          cuBLAS at the paper head's sizes.
-//   network        the whole paper network, batch 32: training step (forward, backward, Adam) and inference in
-//                  images/s, per convolution engine; also as "mien-cuda-<engine> <training step|inference> <S>x<S>
-//                  batch 32: <images/s> images/s" lines, which scripts/gpu-check.sh sets beside PyTorch's.
+//   network        the whole paper network: training step (forward, backward, Adam) and inference in images/s,
+//                  per convolution engine; also as "mien-cuda-<engine> <training step|inference> <S>x<S> batch <N>:
+//                  <images/s> images/s" lines, which scripts/gpu-check.sh sets beside PyTorch's.
 // Times are means over --reps runs after warm-up, measured with CUDA events on the op stream; the CPU column runs
 // --cpu-reps times (0 skips it).
 //
-//   mien_bench_kernels [--reps N] [--cpu-reps N] [--sizes 128,48] [--quick]
+//   mien_bench_kernels [--reps N] [--cpu-reps N] [--sizes 128,48] [--batch 32] [--quick]
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -49,6 +49,7 @@ struct Options {
   int reps = 20;
   int cpu_reps = 1;
   std::vector<int> sizes = {128, 48};
+  int batch = 32;
 };
 
 Options parse(int argc, char** argv) {
@@ -74,12 +75,14 @@ Options parse(int argc, char** argv) {
         o.sizes.push_back(std::atoi(list.substr(p, comma - p).c_str()));
         p = comma == std::string::npos ? list.size() : comma + 1;
       }
+    } else if (a == "--batch") {
+      o.batch = std::max(1, std::atoi(value().c_str()));
     } else if (a == "--quick") {
       o.reps = 5;
       o.cpu_reps = 0;
     } else {
       std::fprintf(stderr,
-                   "usage: mien_bench_kernels [--reps N] [--cpu-reps N] [--sizes 128,48] [--quick]\n");
+                   "usage: mien_bench_kernels [--reps N] [--cpu-reps N] [--sizes 128,48] [--batch 32] [--quick]\n");
       std::exit(a == "--help" || a == "-h" ? 0 : 2);
     }
   }
@@ -190,12 +193,12 @@ const Tensor<float>& pass_output(Pass pass, const ConvTensors& t) {
 }
 
 void bench_convolutions(const Options& o, int input, std::vector<double>& speed_vs_cudnn) {
-  std::printf("\n### Convolutions, batch 32, %dx%d input\n\n", input, input);
+  std::printf("\n### Convolutions, batch %d, %dx%d input\n\n", o.batch, input, input);
   std::printf("| layer | pass | mien fp32 ms | mien TF32 ms | cuDNN fp32 ms | cuDNN TF32 ms | CPU ms | mien fp32 TFLOP/s | "
               "fp32 speed vs cuDNN fp32 | TF32 speed vs cuDNN best | fp32 dev. | TF32 dev. |\n");
   std::printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const ConvLayer& layer : paper_layers(input)) {
-    const int n = 32;
+    const int n = o.batch;
     ConvTensors host{random_tensor(Shape{n, layer.c, layer.size, layer.size}, 1),
                      random_tensor(Shape{layer.k, layer.c, layer.ks, layer.ks}, 2, -0.1f, 0.1f),
                      random_tensor(Shape{layer.k}, 3),
@@ -239,8 +242,9 @@ struct MemoryRow {
 };
 
 void bench_memory_bound(const Options& o, int input, double copy_gbs) {
-  const int n = 32, s1 = input, s2 = input / 2, s3 = input / 4;
-  std::printf("\n### Memory-bound ops, batch 32, %dx%d input (copy bandwidth %.0f GB/s)\n\n", input, input, copy_gbs);
+  const int n = o.batch, s1 = input, s2 = input / 2, s3 = input / 4;
+  std::printf("\n### Memory-bound ops, batch %d, %dx%d input (copy bandwidth %.0f GB/s)\n\n", n, input, input,
+              copy_gbs);
   std::printf("| op | shape | GPU ms | GB/s | of copy bandwidth | CPU ms |\n|---|---|---:|---:|---:|---:|\n");
   // Host and device copies of every operand, kept alive for the closures below.
   struct Both {
@@ -361,13 +365,13 @@ void bench_memory_bound(const Options& o, int input, double copy_gbs) {
 // ---- Dense (cuBLAS) -------------------------------------------------------------------------------------------------
 
 void bench_dense(const Options& o) {
-  std::printf("\n### Dense layers (cuBLAS), batch 32\n\n");
+  std::printf("\n### Dense layers (cuBLAS), batch %d\n\n", o.batch);
   std::printf("| layer | forward ms | backward ms | forward TFLOP/s | CPU forward ms |\n|---|---:|---:|---:|---:|\n");
   struct Case {
     int f, out;
   };
   for (const Case& c : {Case{8192, 256}, Case{256, 128}, Case{128, 7}}) {
-    const int n = 32;
+    const int n = o.batch;
     const Tensor<float> x = random_tensor(Shape{n, c.f}, 30), w = random_tensor(Shape{c.out, c.f}, 31, -0.05f, 0.05f);
     const Tensor<float> b = random_tensor(Shape{c.out}, 32), dy = random_tensor(Shape{n, c.out}, 33);
     const Tensor<float> xd = x.to(Device::cuda), wd = w.to(Device::cuda), bd = b.to(Device::cuda), dyd = dy.to(Device::cuda);
@@ -384,7 +388,7 @@ void bench_dense(const Options& o) {
 // The paper network (default configuration) at one input size, per convolution engine. The loss is read back to
 // the host every step (as a training loop does to print it), so each step ends in a synchronisation.
 void bench_network(const Options& o, int size) {
-  std::printf("\n### Whole network, %dx%d, batch 32\n\n", size, size);
+  std::printf("\n### Whole network, %dx%d, batch %d\n\n", size, size, o.batch);
   std::printf("| convolution engine | training step ms | images/s | inference ms | images/s |\n|---|---:|---:|---:|---:|\n");
   struct Engine {
     const char* name;
@@ -401,7 +405,7 @@ void bench_network(const Options& o, int size) {
     model.to(Device::cuda);
     Adam<float> adam;
     SoftmaxCrossEntropy<float> loss;
-    const std::int64_t batch = 32;
+    const std::int64_t batch = o.batch;
     const Tensor<float> x = random_tensor(model.input_shape(batch), 4).to(Device::cuda);
     Tensor<std::int32_t> labels(Shape{batch});
     for (std::int64_t i = 0; i < batch; ++i) labels[i] = static_cast<std::int32_t>(i % 7);
@@ -417,11 +421,15 @@ void bench_network(const Options& o, int size) {
     std::printf("| mien %s | %.3f | %.0f | %.3f | %.0f |\n", e.name, step_ms, step_ips, infer_ms, infer_ips);
     for (const auto& [what, ips] : {std::pair<const char*, double>{"training step", step_ips}, {"inference", infer_ips}}) {
       char line[160];
-      std::snprintf(line, sizeof line, "mien-cuda-%s %s %dx%d batch 32: %.1f images/s", e.name, what, size, size, ips);
+      std::snprintf(line, sizeof line, "mien-cuda-%s %s %dx%d batch %d: %.1f images/s", e.name, what, size, size,
+                    o.batch, ips);
       lines.push_back(line);
     }
   }
+  // After the table: gpu-check.sh's summary reads the table up to the first of these lines, then every line
+  // of this form (mien's and PyTorch's) for its ratio table.
   std::printf("\n");
+  for (const std::string& line : lines) std::printf("%s\n", line.c_str());
   for (const std::string& line : lines) std::printf("%s\n", line.c_str());
 }
 

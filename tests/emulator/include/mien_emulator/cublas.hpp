@@ -60,6 +60,13 @@ inline cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t) {
   return h ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_NOT_INITIALIZED;
 }
 
+// 0: no real cuBLAS here.
+inline cublasStatus_t cublasGetVersion(cublasHandle_t h, int* version) {
+  if (!h) return CUBLAS_STATUS_NOT_INITIALIZED;
+  *version = 0;
+  return CUBLAS_STATUS_SUCCESS;
+}
+
 namespace mien_emulator {
 
 // C (m x n, column-major) = alpha op(A) op(B) + beta C, op(A) m x k, op(B) k x n.

@@ -93,6 +93,9 @@ inline void cudnnGetLastErrorString(char* message, std::size_t max) {
   mien_emulator::cudnn_last_error()[0] = '\0';
 }
 
+// 0: no real cuDNN here.
+inline std::size_t cudnnGetVersion() { return 0; }
+
 inline cudnnStatus_t cudnnCreate(cudnnHandle_t* h) {
   *h = new cudnnContext{};
   return CUDNN_STATUS_SUCCESS;

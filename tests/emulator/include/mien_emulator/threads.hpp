@@ -221,6 +221,16 @@ inline void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
   blockIdx = uint3{0, 0, 0};
 }
 
+// A GPU faults on a vector access that is not aligned to its size; x86 would not, so the emulator checks.
+inline void require_aligned(const void* p, std::size_t alignment) {
+  if (reinterpret_cast<std::uintptr_t>(p) % alignment == 0) return;
+  std::fprintf(stderr,
+               "mien CUDA emulator: misaligned %zu-byte vector access at %p in kernel thread (%u, %u, %u) of block "
+               "(%u, %u, %u)\n",
+               alignment, p, threadIdx.x, threadIdx.y, threadIdx.z, blockIdx.x, blockIdx.y, blockIdx.z);
+  std::abort();
+}
+
 inline BlockRunner& runner_in_kernel(const char* what) {
   BlockRunner* r = active_runner();
   if (!r) {
