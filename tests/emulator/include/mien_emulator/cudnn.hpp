@@ -289,62 +289,55 @@ inline cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t
   return cudnnFindConvolutionBackwardFilterAlgorithm(h, x, dy, c, dw, n, returned, perf);
 }
 
-inline cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void* alpha, mien_emulator_tensor xd, const void* x,
-                                             mien_emulator_filter wd, const void* w, mien_emulator_conv cd,
-                                             cudnnConvolutionFwdAlgo_t, void*, std::size_t, const void* beta,
-                                             mien_emulator_tensor yd, void* y) {
-  using namespace mien_emulator;
+namespace mien_emulator {
+
+// Which tensor a convolution pass writes: y (forward), x (backward data) or w (backward filter).
+enum class ConvOutput { x, w, y };
+
+// out = alpha * (the pass's sums of products) + beta * out, for x [N, C, H, W], w [K, C, R, S], y [N, K, P, Q].
+template <ConvOutput out>
+cudnnStatus_t convolution_pass(cudnnHandle_t h, const void* alpha, const void* beta, cudnnTensorDescriptor_t xd,
+                               const void* x, cudnnFilterDescriptor_t wd, const void* w,
+                               cudnnConvolutionDescriptor_t cd, cudnnTensorDescriptor_t yd, const void* y) {
   ConvGeometry g;
   if (!h) return cudnn_fail(CUDNN_STATUS_BAD_PARAM, "no handle");
   if (const cudnnStatus_t st = geometry(xd, wd, cd, yd, g); st != CUDNN_STATUS_SUCCESS) return st;
   if (!device_floats(x, g.x_count()) || !device_floats(w, g.w_count()) || !device_floats(y, g.y_count()))
     return cudnn_fail(CUDNN_STATUS_BAD_PARAM, "data must be device memory of the descriptors' sizes");
-  std::vector<double> sum(static_cast<std::size_t>(g.y_count()), 0.0);
   const auto* xs = static_cast<const float*>(x);
   const auto* ws = static_cast<const float*>(w);
+  const auto* ys = static_cast<const float*>(y);
+  const std::int64_t count = out == ConvOutput::x ? g.x_count() : out == ConvOutput::w ? g.w_count() : g.y_count();
+  std::vector<double> sum(static_cast<std::size_t>(count), 0.0);
   g.for_each_product([&](std::int64_t xi, std::int64_t wi, std::int64_t yi) {
-    sum[static_cast<std::size_t>(yi)] += static_cast<double>(xs[xi]) * ws[wi];
+    if constexpr (out == ConvOutput::y) sum[static_cast<std::size_t>(yi)] += static_cast<double>(xs[xi]) * ws[wi];
+    if constexpr (out == ConvOutput::x) sum[static_cast<std::size_t>(xi)] += static_cast<double>(ys[yi]) * ws[wi];
+    if constexpr (out == ConvOutput::w) sum[static_cast<std::size_t>(wi)] += static_cast<double>(xs[xi]) * ys[yi];
   });
-  blend(static_cast<float*>(y), sum.data(), g.y_count(), alpha, beta);
+  const void* target = out == ConvOutput::x ? x : out == ConvOutput::w ? w : y;
+  blend(static_cast<float*>(const_cast<void*>(target)), sum.data(), count, alpha, beta);
   return CUDNN_STATUS_SUCCESS;
+}
+
+}  // namespace mien_emulator
+
+inline cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void* alpha, mien_emulator_tensor xd, const void* x,
+                                             mien_emulator_filter wd, const void* w, mien_emulator_conv cd,
+                                             cudnnConvolutionFwdAlgo_t, void*, std::size_t, const void* beta,
+                                             mien_emulator_tensor yd, void* y) {
+  return mien_emulator::convolution_pass<mien_emulator::ConvOutput::y>(h, alpha, beta, xd, x, wd, w, cd, yd, y);
 }
 inline cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void* alpha, mien_emulator_filter wd,
                                                   const void* w, mien_emulator_tensor dyd, const void* dy,
                                                   mien_emulator_conv cd, cudnnConvolutionBwdDataAlgo_t, void*,
                                                   std::size_t, const void* beta, mien_emulator_tensor dxd, void* dx) {
-  using namespace mien_emulator;
-  ConvGeometry g;
-  if (!h) return cudnn_fail(CUDNN_STATUS_BAD_PARAM, "no handle");
-  if (const cudnnStatus_t st = geometry(dxd, wd, cd, dyd, g); st != CUDNN_STATUS_SUCCESS) return st;
-  if (!device_floats(dx, g.x_count()) || !device_floats(w, g.w_count()) || !device_floats(dy, g.y_count()))
-    return cudnn_fail(CUDNN_STATUS_BAD_PARAM, "data must be device memory of the descriptors' sizes");
-  std::vector<double> sum(static_cast<std::size_t>(g.x_count()), 0.0);
-  const auto* ws = static_cast<const float*>(w);
-  const auto* dys = static_cast<const float*>(dy);
-  g.for_each_product([&](std::int64_t xi, std::int64_t wi, std::int64_t yi) {
-    sum[static_cast<std::size_t>(xi)] += static_cast<double>(dys[yi]) * ws[wi];
-  });
-  blend(static_cast<float*>(dx), sum.data(), g.x_count(), alpha, beta);
-  return CUDNN_STATUS_SUCCESS;
+  return mien_emulator::convolution_pass<mien_emulator::ConvOutput::x>(h, alpha, beta, dxd, dx, wd, w, cd, dyd, dy);
 }
 inline cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void* alpha, mien_emulator_tensor xd,
                                                     const void* x, mien_emulator_tensor dyd, const void* dy,
                                                     mien_emulator_conv cd, cudnnConvolutionBwdFilterAlgo_t, void*,
                                                     std::size_t, const void* beta, mien_emulator_filter dwd, void* dw) {
-  using namespace mien_emulator;
-  ConvGeometry g;
-  if (!h) return cudnn_fail(CUDNN_STATUS_BAD_PARAM, "no handle");
-  if (const cudnnStatus_t st = geometry(xd, dwd, cd, dyd, g); st != CUDNN_STATUS_SUCCESS) return st;
-  if (!device_floats(x, g.x_count()) || !device_floats(dw, g.w_count()) || !device_floats(dy, g.y_count()))
-    return cudnn_fail(CUDNN_STATUS_BAD_PARAM, "data must be device memory of the descriptors' sizes");
-  std::vector<double> sum(static_cast<std::size_t>(g.w_count()), 0.0);
-  const auto* xs = static_cast<const float*>(x);
-  const auto* dys = static_cast<const float*>(dy);
-  g.for_each_product([&](std::int64_t xi, std::int64_t wi, std::int64_t yi) {
-    sum[static_cast<std::size_t>(wi)] += static_cast<double>(xs[xi]) * dys[yi];
-  });
-  blend(static_cast<float*>(dw), sum.data(), g.w_count(), alpha, beta);
-  return CUDNN_STATUS_SUCCESS;
+  return mien_emulator::convolution_pass<mien_emulator::ConvOutput::w>(h, alpha, beta, xd, x, dwd, dw, cd, dyd, dy);
 }
 
 // db [1, K, 1, 1] = sum of dy [N, K, H, W] over n, h, w.
