@@ -1,16 +1,15 @@
 // The emulator's own guarantees, which the emulated GPU tests rely on: barriers and shuffles behave as on a GPU,
 // a missing barrier is visible, device buffers fault just past either end, new device memory reads as NaN, and
 // copies in the wrong direction are refused.
-#include <catch2/catch.hpp>
+#include <mma.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <vector>
-
-#include <mma.h>
 
 #include "mien/kernels/launch.cuh"
 
@@ -107,7 +106,10 @@ TEST_CASE("Emulated device memory starts as NaN and faults just outside its buff
   // One element past the end (buffers end at the guard), or one before the start with MIEN_EMULATOR_GUARD=front.
   volatile float* outside = mien_emulator::guard_front() ? p - 1 : p + n;
   CHECK(faults([&] { (void)*outside; }));
-  CHECK_FALSE(faults([&] { (void)p[n - 1]; (void)p[0]; }));
+  CHECK_FALSE(faults([&] {
+    (void)p[n - 1];
+    (void)p[0];
+  }));
   cudaFree(p);
 }
 

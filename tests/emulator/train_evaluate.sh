@@ -23,16 +23,18 @@ grep -q "test results (best checkpoint" "$work/train.log" || { cat "$work/train.
 ls "$work/run/attention/"*.png >/dev/null 2>&1 || fail "no attention maps"
 
 for device in cpu cuda; do
-  "$evaluate" --checkpoint "$work/run/best.ckpt" --data "$work/data" --device "$device" >"$work/eval_$device.log" 2>&1 ||
-    { cat "$work/eval_$device.log" >&2; fail "evaluate --device $device exited with $?"; }
+  log=$work/eval_$device.log
+  "$evaluate" --checkpoint "$work/run/best.ckpt" --data "$work/data" --device "$device" >"$log" 2>&1 ||
+    { cat "$log" >&2; fail "evaluate --device $device exited with $?"; }
 done
 # "accuracy A over N samples, loss L": the same N, the loss within 1e-3, the accuracy within one sample of 21.
-read -r cpu_acc cpu_n cpu_loss < <(sed -n 's/^accuracy \([0-9.]*\) over \([0-9]*\) samples, loss \([0-9.]*\).*/\1 \2 \3/p' "$work/eval_cpu.log")
-read -r gpu_acc gpu_n gpu_loss < <(sed -n 's/^accuracy \([0-9.]*\) over \([0-9]*\) samples, loss \([0-9.]*\).*/\1 \2 \3/p' "$work/eval_cuda.log")
+result() { sed -n 's/^accuracy \([0-9.]*\) over \([0-9]*\) samples, loss \([0-9.]*\).*/\1 \2 \3/p' "$1"; }
+read -r cpu_acc cpu_n cpu_loss < <(result "$work/eval_cpu.log")
+read -r gpu_acc gpu_n gpu_loss < <(result "$work/eval_cuda.log")
 [[ -n ${cpu_n:-} && -n ${gpu_n:-} ]] || fail "no accuracy line in evaluate's output"
 [[ $cpu_n == 21 && $gpu_n == 21 ]] || fail "evaluate saw $cpu_n (cpu) and $gpu_n (cuda) samples, not 21"
 awk -v a="$cpu_loss" -v b="$gpu_loss" 'BEGIN { d = a - b; exit !(d < 1e-3 && d > -1e-3) }' ||
   fail "test loss differs: cpu $cpu_loss, emulated GPU $gpu_loss"
 awk -v a="$cpu_acc" -v b="$gpu_acc" 'BEGIN { d = a - b; exit !(d < 0.05 && d > -0.05) }' ||
   fail "test accuracy differs: cpu $cpu_acc, emulated GPU $gpu_acc"
-echo "train_fer --device cuda and evaluate on both devices agree: accuracy $cpu_acc / $gpu_acc, loss $cpu_loss / $gpu_loss"
+echo "train_fer --device cuda, then evaluate: accuracy $cpu_acc (cpu) / $gpu_acc (cuda), loss $cpu_loss / $gpu_loss"

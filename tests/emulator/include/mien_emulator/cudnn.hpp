@@ -66,9 +66,12 @@ using cudnnConvolutionBwdFilterAlgoPerf_t = mien_emulator_cudnn_perf<cudnnConvol
 
 inline const char* cudnnGetErrorString(cudnnStatus_t s) {
   switch (s) {
-    case CUDNN_STATUS_SUCCESS: return "CUDNN_STATUS_SUCCESS";
-    case CUDNN_STATUS_BAD_PARAM: return "CUDNN_STATUS_BAD_PARAM";
-    case CUDNN_STATUS_NOT_SUPPORTED: return "CUDNN_STATUS_NOT_SUPPORTED";
+    case CUDNN_STATUS_SUCCESS:
+      return "CUDNN_STATUS_SUCCESS";
+    case CUDNN_STATUS_BAD_PARAM:
+      return "CUDNN_STATUS_BAD_PARAM";
+    case CUDNN_STATUS_NOT_SUPPORTED:
+      return "CUDNN_STATUS_NOT_SUPPORTED";
     case CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED:
       return "CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED";
   }
@@ -109,14 +112,14 @@ inline cudnnStatus_t cudnnSetStream(cudnnHandle_t h, cudaStream_t s) {
   return CUDNN_STATUS_SUCCESS;
 }
 
-#define MIEN_EMULATOR_DESCRIPTOR(Name, Struct)                                  \
-  inline cudnnStatus_t cudnnCreate##Name(Struct** d) {                          \
-    *d = new Struct{};                                                          \
-    return CUDNN_STATUS_SUCCESS;                                                \
-  }                                                                             \
-  inline cudnnStatus_t cudnnDestroy##Name(Struct* d) {                          \
-    delete d;                                                                   \
-    return CUDNN_STATUS_SUCCESS;                                                \
+#define MIEN_EMULATOR_DESCRIPTOR(Name, Struct)         \
+  inline cudnnStatus_t cudnnCreate##Name(Struct** d) { \
+    *d = new Struct{};                                 \
+    return CUDNN_STATUS_SUCCESS;                       \
+  }                                                    \
+  inline cudnnStatus_t cudnnDestroy##Name(Struct* d) { \
+    delete d;                                          \
+    return CUDNN_STATUS_SUCCESS;                       \
   }
 MIEN_EMULATOR_DESCRIPTOR(TensorDescriptor, cudnnTensorStruct)
 MIEN_EMULATOR_DESCRIPTOR(FilterDescriptor, cudnnFilterStruct)
@@ -141,8 +144,8 @@ inline cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnn
   *d = cudnnFilterStruct{k, c, r, s, true};
   return CUDNN_STATUS_SUCCESS;
 }
-inline cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int pad_h, int pad_w,
-                                                     int stride_h, int stride_w, int dilation_h, int dilation_w,
+inline cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int pad_h, int pad_w, int stride_h,
+                                                     int stride_w, int dilation_h, int dilation_w,
                                                      cudnnConvolutionMode_t mode, cudnnDataType_t type) {
   if (type != CUDNN_DATA_FLOAT)
     return mien_emulator::cudnn_fail(CUDNN_STATUS_NOT_SUPPORTED, "the emulator computes in float only");
@@ -193,7 +196,8 @@ struct ConvGeometry {
           for (int q = 0; q < y.w; ++q)
             for (int c = 0; c < x.c; ++c)
               for (int r = 0; r < w.r; ++r) {
-                const int h = source(p, r, w.r, conv.pad_h, conv.stride_h, conv.dilation_h, x.h, conv.cross_correlation);
+                const int h =
+                    source(p, r, w.r, conv.pad_h, conv.stride_h, conv.dilation_h, x.h, conv.cross_correlation);
                 if (h < 0) continue;
                 for (int s = 0; s < w.s; ++s) {
                   const int wi =
@@ -257,9 +261,10 @@ inline cudnnStatus_t cudnnFindConvolutionForwardAlgorithm(cudnnHandle_t, mien_em
   mien_emulator::ConvGeometry g;
   return mien_emulator::offer_algorithm(mien_emulator::geometry(x, w, c, y, g), c, requested, returned, perf);
 }
-inline cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t h, mien_emulator_tensor x, mien_emulator_filter w,
-                                                            mien_emulator_conv c, mien_emulator_tensor y, int n,
-                                                            int* returned, cudnnConvolutionFwdAlgoPerf_t* perf) {
+inline cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t h, mien_emulator_tensor x,
+                                                            mien_emulator_filter w, mien_emulator_conv c,
+                                                            mien_emulator_tensor y, int n, int* returned,
+                                                            cudnnConvolutionFwdAlgoPerf_t* perf) {
   return cudnnFindConvolutionForwardAlgorithm(h, x, w, c, y, n, returned, perf);
 }
 inline cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithm(cudnnHandle_t, mien_emulator_filter w,
@@ -342,9 +347,11 @@ inline cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void*
 
 // db [1, K, 1, 1] = sum of dy [N, K, H, W] over n, h, w.
 inline cudnnStatus_t cudnnConvolutionBackwardBias(cudnnHandle_t h, const void* alpha, mien_emulator_tensor dyd,
-                                                  const void* dy, const void* beta, mien_emulator_tensor dbd, void* db) {
+                                                  const void* dy, const void* beta, mien_emulator_tensor dbd,
+                                                  void* db) {
   using namespace mien_emulator;
-  if (!h || !dyd || !dbd || !dyd->set || !dbd->set) return cudnn_fail(CUDNN_STATUS_BAD_PARAM, "a descriptor was not set");
+  if (!h || !dyd || !dbd || !dyd->set || !dbd->set)
+    return cudnn_fail(CUDNN_STATUS_BAD_PARAM, "a descriptor was not set");
   if (dbd->n != 1 || dbd->c != dyd->c || dbd->h != 1 || dbd->w != 1)
     return cudnn_fail(CUDNN_STATUS_BAD_PARAM, "the bias descriptor must be [1, K, 1, 1]");
   const std::int64_t plane = std::int64_t{dyd->h} * dyd->w;
@@ -354,7 +361,8 @@ inline cudnnStatus_t cudnnConvolutionBackwardBias(cudnnHandle_t h, const void* a
   const auto* dys = static_cast<const float*>(dy);
   for (int n = 0; n < dyd->n; ++n)
     for (int k = 0; k < dyd->c; ++k)
-      for (std::int64_t i = 0; i < plane; ++i) sum[static_cast<std::size_t>(k)] += dys[(std::int64_t{n} * dyd->c + k) * plane + i];
+      for (std::int64_t i = 0; i < plane; ++i)
+        sum[static_cast<std::size_t>(k)] += dys[(std::int64_t{n} * dyd->c + k) * plane + i];
   blend(static_cast<float*>(db), sum.data(), dyd->c, alpha, beta);
   return CUDNN_STATUS_SUCCESS;
 }
@@ -377,8 +385,10 @@ inline cudnnStatus_t cudnnAddTensor(cudnnHandle_t h, const void* alpha, mien_emu
     for (int k = 0; k < cd->c; ++k)
       for (int y = 0; y < cd->h; ++y)
         for (int x = 0; x < cd->w; ++x) {
-          const std::int64_t ai = ((std::int64_t{ad->n == 1 ? 0 : n} * ad->c + (ad->c == 1 ? 0 : k)) * ad->h +
-                                   (ad->h == 1 ? 0 : y)) * ad->w + (ad->w == 1 ? 0 : x);
+          const std::int64_t ai =
+              ((std::int64_t{ad->n == 1 ? 0 : n} * ad->c + (ad->c == 1 ? 0 : k)) * ad->h + (ad->h == 1 ? 0 : y)) *
+                  ad->w +
+              (ad->w == 1 ? 0 : x);
           sum[static_cast<std::size_t>(((std::int64_t{n} * cd->c + k) * cd->h + y) * cd->w + x)] = as[ai];
         }
   blend(static_cast<float*>(c), sum.data(), c_count, alpha, beta);

@@ -75,8 +75,8 @@ class ExecutionContext {
     auto top = (reinterpret_cast<std::uintptr_t>(stack) + bytes) & ~std::uintptr_t{15};
     auto* slot = reinterpret_cast<std::uint64_t*>(top);
     *--slot = 0;                                         // entry's return address: none
-    *--slot = reinterpret_cast<std::uint64_t>(entry);  // where the switch's ret lands
-    for (int r = 0; r < 6; ++r) *--slot = 0;           // rbp, rbx, r12-r15
+    *--slot = reinterpret_cast<std::uint64_t>(entry);    // where the switch's ret lands
+    for (int r = 0; r < 6; ++r) *--slot = 0;             // rbp, rbx, r12-r15
     *--slot = 0x1f80u | (std::uint64_t{0x037fu} << 32);  // default MXCSR, x87 control word
     sp_ = slot;
   }
@@ -120,7 +120,7 @@ class ExecutionContext {
   void* sp_ = nullptr;
   const void* stack_ = nullptr;  // the stack this context runs on (for AddressSanitizer)
   std::size_t stack_bytes_ = 0;
-  void* fake_stack_ = nullptr;   // AddressSanitizer's bookkeeping while this context is switched out
+  void* fake_stack_ = nullptr;  // AddressSanitizer's bookkeeping while this context is switched out
 };
 
 #else

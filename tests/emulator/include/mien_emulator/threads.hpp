@@ -203,7 +203,8 @@ inline void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
   thread_local BlockRunner runner;
   BlockRunner* const outer = active_runner();
   if (outer) {
-    std::fprintf(stderr, "mien CUDA emulator: a kernel launched another kernel (dynamic parallelism is not emulated)\n");
+    std::fprintf(stderr,
+                 "mien CUDA emulator: a kernel launched another kernel (dynamic parallelism is not emulated)\n");
     std::abort();
   }
   active_runner() = &runner;

@@ -4,6 +4,8 @@
 // the whole tile, which gives the same results for code that, as it must, touches fragments only through the
 // wmma functions: loads, multiply-adds and stores are warp-wide operations with the same arguments in every lane.
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
@@ -21,6 +23,16 @@ enum layout_t { mem_row_major, mem_col_major };
 
 template <class Use, int M, int N, int K, class T, class Layout = void>
 struct fragment;
+
+// What the CUDA programming guide requires of every load and store: a 256-bit aligned pointer and, for 32-bit
+// elements, a leading dimension that is a multiple of 4. A GPU misbehaves otherwise; the emulator stops.
+inline void require_wmma_layout(const float* p, unsigned ldm, const char* what) {
+  if (reinterpret_cast<std::uintptr_t>(p) % 32 == 0 && ldm % 4 == 0) return;
+  std::fprintf(stderr,
+               "mien CUDA emulator: %s with pointer %p (needs 32-byte alignment) and ldm %u (needs a multiple of 4)\n",
+               what, static_cast<const void*>(p), ldm);
+  std::abort();
+}
 
 // A: M x K, stored row-major inside the fragment.
 template <class Layout>
@@ -51,16 +63,16 @@ inline float __float_to_tf32(float v) {
 
 template <class Layout>
 void load_matrix_sync(fragment<matrix_a, 16, 16, 8, precision::tf32, Layout>& f, const float* p, unsigned ldm) {
+  require_wmma_layout(p, ldm, "wmma::load_matrix_sync");
   for (int m = 0; m < 16; ++m)
-    for (int k = 0; k < 8; ++k)
-      f.x[m * 8 + k] = std::is_same_v<Layout, col_major> ? p[k * ldm + m] : p[m * ldm + k];
+    for (int k = 0; k < 8; ++k) f.x[m * 8 + k] = std::is_same_v<Layout, col_major> ? p[k * ldm + m] : p[m * ldm + k];
 }
 
 template <class Layout>
 void load_matrix_sync(fragment<matrix_b, 16, 16, 8, precision::tf32, Layout>& f, const float* p, unsigned ldm) {
+  require_wmma_layout(p, ldm, "wmma::load_matrix_sync");
   for (int k = 0; k < 8; ++k)
-    for (int n = 0; n < 16; ++n)
-      f.x[k * 16 + n] = std::is_same_v<Layout, col_major> ? p[n * ldm + k] : p[k * ldm + n];
+    for (int n = 0; n < 16; ++n) f.x[k * 16 + n] = std::is_same_v<Layout, col_major> ? p[n * ldm + k] : p[k * ldm + n];
 }
 
 inline void fill_fragment(fragment<accumulator, 16, 16, 8, float, void>& f, float v) {
@@ -70,7 +82,8 @@ inline void fill_fragment(fragment<accumulator, 16, 16, 8, float, void>& f, floa
 // d = a b + c, in fp32. The inputs are used as TF32: their low 13 mantissa bits are dropped, as the tensor cores
 // ignore them (mien rounds them beforehand, so this changes nothing for mien's kernels).
 template <class LA, class LB>
-void mma_sync(fragment<accumulator, 16, 16, 8, float, void>& d, const fragment<matrix_a, 16, 16, 8, precision::tf32, LA>& a,
+void mma_sync(fragment<accumulator, 16, 16, 8, float, void>& d,
+              const fragment<matrix_a, 16, 16, 8, precision::tf32, LA>& a,
               const fragment<matrix_b, 16, 16, 8, precision::tf32, LB>& b,
               const fragment<accumulator, 16, 16, 8, float, void>& c) {
   auto truncate = [](float v) {
@@ -92,6 +105,7 @@ void mma_sync(fragment<accumulator, 16, 16, 8, float, void>& d, const fragment<m
 
 inline void store_matrix_sync(float* p, const fragment<accumulator, 16, 16, 8, float, void>& f, unsigned ldm,
                               layout_t layout) {
+  require_wmma_layout(p, ldm, "wmma::store_matrix_sync");
   for (int m = 0; m < 16; ++m)
     for (int n = 0; n < 16; ++n) (layout == mem_row_major ? p[m * ldm + n] : p[n * ldm + m]) = f.x[m * 16 + n];
 }
