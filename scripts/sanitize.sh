@@ -35,12 +35,14 @@ run_asan() {
   # (the CI's ASan part: 762 s with GCC, 445 s with clang). UBSan checks stay recoverable so that the third-party
   # suppressions in scripts/sanitizers/ubsan.supp can apply; halt_on_error below stops at any other report.
   flags="-O1 -g1 -fsanitize=address,undefined -fno-omit-frame-pointer"
+  # MIEN_CUDA_EMULATOR_TESTS=small: of the GPU tests on the CUDA emulator, only the small cases (the paper-sized
+  # convolutions take minutes instrumented) and the emulator's own, as ctest entry emulated_cuda_small.
   local sources batch
   sources=$(ls tests/unit/*.cpp | wc -l)
   batch=$(( (sources + jobs - 1) / jobs ))
   cxx=$(clang_with_libomp) || return 1
   cmake -S . -B "$asan_build" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_FLAGS_SANITIZE="$flags" -DMIEN_NATIVE=OFF \
-    -DMIEN_CUDA=OFF -DMIEN_BUILD_BENCHMARKS=OFF -DMIEN_CUDA_EMULATOR_PROGRAMS=OFF -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE="$batch" \
+    -DMIEN_CUDA=OFF -DMIEN_BUILD_BENCHMARKS=OFF -DMIEN_CUDA_EMULATOR_TESTS=small -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE="$batch" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"
   # Without benchmarks and CUDA, "all" is only what the tests run: the test binary, and the programs the integration
   # tests drive with their helper. (Naming them as --target would build them one after another.)
@@ -52,12 +54,7 @@ run_asan() {
   # without these flags, so it adds nothing here.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$root/scripts/sanitizers/ubsan.supp \
-    ctest --test-dir "$asan_build" --output-on-failure --parallel "$jobs" -E 'consumer_project|emulated'
-  # The GPU tests through the CUDA emulator (tests/emulator): only the small cases, tagged [sanitize] as for
-  # compute-sanitizer on a GPU, and the emulator's own; the paper-sized convolutions take minutes instrumented.
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$root/scripts/sanitizers/ubsan.supp \
-    "$asan_build/tests/emulator/mien_emulated_cuda_tests" "[sanitize],[emulator]"
+    ctest --test-dir "$asan_build" --output-on-failure --parallel "$jobs" -E consumer_project
   echo "asan: tests took $(elapsed "$run_start") s (build and tests: $(elapsed "$start") s)"
 }
 
