@@ -223,11 +223,14 @@ inline cudnnStatus_t geometry(cudnnTensorDescriptor_t x, cudnnFilterDescriptor_t
   return CUDNN_STATUS_SUCCESS;
 }
 
+// The algorithm search of every pass: the descriptors checked, then one algorithm offered, needing no workspace,
+// in the math type the convolution descriptor asks for.
 template <class Perf>
-cudnnStatus_t offer_algorithm(cudnnStatus_t geometry_status, const cudnnConvolutionStruct* conv, int requested,
-                              int* returned, Perf* perf) {
+cudnnStatus_t offer_algorithm(cudnnTensorDescriptor_t x, cudnnFilterDescriptor_t w, cudnnConvolutionDescriptor_t conv,
+                              cudnnTensorDescriptor_t y, int requested, int* returned, Perf* perf) {
   *returned = 0;
-  if (geometry_status != CUDNN_STATUS_SUCCESS) return geometry_status;
+  ConvGeometry g;
+  if (const cudnnStatus_t st = geometry(x, w, conv, y, g); st != CUDNN_STATUS_SUCCESS) return st;
   if (requested < 1) return cudnn_fail(CUDNN_STATUS_BAD_PARAM, "at least one algorithm must be requested");
   perf[0] = Perf{};
   perf[0].status = CUDNN_STATUS_SUCCESS;
@@ -258,8 +261,7 @@ using mien_emulator_conv = cudnnConvolutionDescriptor_t;
 inline cudnnStatus_t cudnnFindConvolutionForwardAlgorithm(cudnnHandle_t, mien_emulator_tensor x, mien_emulator_filter w,
                                                           mien_emulator_conv c, mien_emulator_tensor y, int requested,
                                                           int* returned, cudnnConvolutionFwdAlgoPerf_t* perf) {
-  mien_emulator::ConvGeometry g;
-  return mien_emulator::offer_algorithm(mien_emulator::geometry(x, w, c, y, g), c, requested, returned, perf);
+  return mien_emulator::offer_algorithm(x, w, c, y, requested, returned, perf);
 }
 inline cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t h, mien_emulator_tensor x,
                                                             mien_emulator_filter w, mien_emulator_conv c,
@@ -271,8 +273,7 @@ inline cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithm(cudnnHandle_t, mi
                                                                mien_emulator_tensor dy, mien_emulator_conv c,
                                                                mien_emulator_tensor dx, int requested, int* returned,
                                                                cudnnConvolutionBwdDataAlgoPerf_t* perf) {
-  mien_emulator::ConvGeometry g;
-  return mien_emulator::offer_algorithm(mien_emulator::geometry(dx, w, c, dy, g), c, requested, returned, perf);
+  return mien_emulator::offer_algorithm(dx, w, c, dy, requested, returned, perf);
 }
 inline cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t h, mien_emulator_filter w,
                                                                  mien_emulator_tensor dy, mien_emulator_conv c,
@@ -284,8 +285,7 @@ inline cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithm(cudnnHandle_t, 
                                                                  mien_emulator_tensor dy, mien_emulator_conv c,
                                                                  mien_emulator_filter dw, int requested, int* returned,
                                                                  cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
-  mien_emulator::ConvGeometry g;
-  return mien_emulator::offer_algorithm(mien_emulator::geometry(x, dw, c, dy, g), c, requested, returned, perf);
+  return mien_emulator::offer_algorithm(x, dw, c, dy, requested, returned, perf);
 }
 inline cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t h, mien_emulator_tensor x,
                                                                    mien_emulator_tensor dy, mien_emulator_conv c,

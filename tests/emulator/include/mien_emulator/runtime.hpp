@@ -154,35 +154,41 @@ inline cudaError_t cudaGetLastError() {
 }
 inline cudaError_t cudaPeekAtLastError() { return mien_emulator::last_error(); }
 
+namespace mien_emulator {
+
+// A status code the emulator returns, with its enum name and its library's message (the runtime's and cuBLAS's
+// name and message functions read one table each, so the two cannot drift apart).
+template <class Code>
+struct StatusText {
+  Code code;
+  const char* name;
+  const char* message;
+};
+
+template <class Code, std::size_t N>
+const StatusText<Code>* find_status(const StatusText<Code> (&table)[N], Code code) {
+  for (const StatusText<Code>& row : table)
+    if (row.code == code) return &row;
+  return nullptr;
+}
+
+inline constexpr StatusText<cudaError_t> cuda_errors[] = {
+    {cudaSuccess, "cudaSuccess", "no error"},
+    {cudaErrorInvalidValue, "cudaErrorInvalidValue", "invalid argument"},
+    {cudaErrorMemoryAllocation, "cudaErrorMemoryAllocation", "out of memory"},
+    {cudaErrorInvalidConfiguration, "cudaErrorInvalidConfiguration", "invalid configuration argument"},
+    {cudaErrorInvalidDevice, "cudaErrorInvalidDevice", "invalid device ordinal"},
+};
+
+}  // namespace mien_emulator
+
 inline const char* cudaGetErrorName(cudaError_t e) {
-  switch (e) {
-    case cudaSuccess:
-      return "cudaSuccess";
-    case cudaErrorInvalidValue:
-      return "cudaErrorInvalidValue";
-    case cudaErrorMemoryAllocation:
-      return "cudaErrorMemoryAllocation";
-    case cudaErrorInvalidConfiguration:
-      return "cudaErrorInvalidConfiguration";
-    case cudaErrorInvalidDevice:
-      return "cudaErrorInvalidDevice";
-  }
-  return "cudaErrorUnknown";
+  const auto* row = mien_emulator::find_status(mien_emulator::cuda_errors, e);
+  return row ? row->name : "cudaErrorUnknown";
 }
 inline const char* cudaGetErrorString(cudaError_t e) {
-  switch (e) {
-    case cudaSuccess:
-      return "no error";
-    case cudaErrorInvalidValue:
-      return "invalid argument";
-    case cudaErrorMemoryAllocation:
-      return "out of memory";
-    case cudaErrorInvalidConfiguration:
-      return "invalid configuration argument";
-    case cudaErrorInvalidDevice:
-      return "invalid device ordinal";
-  }
-  return "unknown error";
+  const auto* row = mien_emulator::find_status(mien_emulator::cuda_errors, e);
+  return row ? row->message : "unknown error";
 }
 
 inline cudaError_t cudaGetDeviceCount(int* count) {
