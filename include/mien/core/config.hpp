@@ -12,9 +12,11 @@
 #endif
 #endif
 
-// MIEN_CUDA_KERNELS: this translation unit compiles the CUDA kernels, so that ops on device tensors run them.
-// True under nvcc, and under the CUDA emulator (tests/emulator), which compiles them as C++ and runs them on the
-// CPU.
+// MIEN_CUDA_KERNELS: this translation unit compiles the CUDA kernels. True under nvcc, and under the CUDA emulator
+// (tests/emulator), which compiles them as C++ and runs them on the CPU. It only decides whether the ops headers
+// include the kernel headers, whose registrations (kernels/mien/kernels/register.cuh) then let ops on device
+// tensors run them in the whole program; it changes no inline function outside kernels/ (ops/dispatch.hpp), so
+// g++ and nvcc translation units of one program agree on every definition.
 #if defined(__CUDACC__) || defined(MIEN_CUDA_EMULATION)
 #define MIEN_CUDA_KERNELS 1
 #else

@@ -95,8 +95,8 @@ void batchnorm_forward_infer(Context&, const Tensor<T>& x, const Tensor<T>& gamm
 // With a fused ReLU (relu_output, the forward's y), dy counts only where y > 0.
 template <class T>
 void batchnorm_backward(Context&, const Tensor<T>& x, const Tensor<T>& dy, const Tensor<T>& gamma,
-                        const Tensor<T>& saved_mean, const Tensor<T>& saved_invstd, const Tensor<T>* relu_output,
-                        Tensor<T>& dx, Tensor<T>& dgamma, Tensor<T>& dbeta) {
+                        const Tensor<T>& saved_mean, const Tensor<T>& saved_invstd, Tensor<T>& dx, Tensor<T>& dgamma,
+                        Tensor<T>& dbeta, const Tensor<T>* relu_output) {
   const detail::ChannelSegments seg(x.shape());
   const double count = static_cast<double>(seg.count());
   parallel_chunks(seg.channels, seg.count(), [&](int, std::int64_t first, std::int64_t last) {

@@ -21,7 +21,8 @@ void concat_channels_forward(Context& /*ctx*/, const Tensor<T>& a, const Tensor<
 }
 
 template <class T>
-void concat_channels_backward(Context& /*ctx*/, const Tensor<T>& dy, Tensor<T>& da, Tensor<T>& db) {
+void concat_channels_backward(Context& /*ctx*/, const Tensor<T>& dy, std::int64_t /*channels_a: da's*/, Tensor<T>& da,
+                              Tensor<T>& db) {
   const std::int64_t images = dy.shape().n();
   const std::int64_t run_a = da.shape().per_sample(), run_b = db.shape().per_sample();
   for (std::int64_t n = 0; n < images; ++n) {

@@ -233,7 +233,8 @@ void conv2d_forward(Context& ctx, const Tensor<T>& x, const Tensor<T>& w, const 
 }
 
 template <class T>
-void conv2d_backward_data(Context& ctx, const Tensor<T>& dy, const Tensor<T>& w, Tensor<T>& dx) {
+void conv2d_backward_data(Context& ctx, const Tensor<T>& dy, const Tensor<T>& w, const Shape& /*x_shape: dx's*/,
+                          Tensor<T>& dx) {
   using namespace conv2d_detail;
   const Geometry g(dx.shape(), w.shape());
   if (dx.numel() == 0) return;

@@ -152,7 +152,7 @@ void global_avgpool_forward(Context& /*ctx*/, const Tensor<T>& x, Tensor<T>& y) 
 }
 
 template <class T>
-void global_avgpool_backward(Context& /*ctx*/, const Tensor<T>& dy, Tensor<T>& dx) {
+void global_avgpool_backward(Context& /*ctx*/, const Tensor<T>& dy, const Shape& /*x_shape: dx's*/, Tensor<T>& dx) {
   const Shape& s = dx.shape();
   const std::int64_t planes = s.n() * s.c(), hw = s.h() * s.w();
   if (planes == 0 || hw == 0) return;

@@ -16,7 +16,7 @@ void concat_channels_forward(Context& ctx, const Tensor<T>& a, const Tensor<T>& 
             "concat_channels_forward", "cannot concatenate ", sa, " and ", sb);
   check_same_device("concat_channels_forward", a, b);
   y.resize(Shape{sa.n(), sa.c() + sb.c(), sa.h(), sa.w()}, a.device());
-  MIEN_DISPATCH(a.device(), concat_channels_forward, ctx, a, b, y);
+  return MIEN_DISPATCH(a.device(), concat_channels_forward, T, ctx, a, b, y);
 }
 
 // dy [N, Ca + Cb, H, W] -> da [N, Ca, H, W], db [N, Cb, H, W]
@@ -28,7 +28,7 @@ void concat_channels_backward(Context& ctx, const Tensor<T>& dy, std::int64_t ch
             " after channel ", channels_a);
   da.resize(Shape{s.n(), channels_a, s.h(), s.w()}, dy.device());
   db.resize(Shape{s.n(), s.c() - channels_a, s.h(), s.w()}, dy.device());
-  MIEN_DISPATCH(dy.device(), concat_channels_backward, ctx, dy, da, db);
+  return MIEN_DISPATCH(dy.device(), concat_channels_backward, T, ctx, dy, channels_a, da, db);
 }
 
 }  // namespace mien::ops

@@ -14,14 +14,14 @@ template <class T>
 void dropout_forward(Context& ctx, const Tensor<T>& x, T rate, const RandomStream& stream, Tensor<T>& y) {
   check_arg(rate >= T(0) && rate < T(1), "dropout_forward", "rate must be in [0, 1), got ", rate);
   y.resize(x.shape(), x.device());
-  MIEN_DISPATCH(x.device(), dropout_forward, ctx, x, rate, stream, y);
+  return MIEN_DISPATCH(x.device(), dropout_forward, T, ctx, x, rate, stream, y);
 }
 
 template <class T>
 void dropout_backward(Context& ctx, const Tensor<T>& dy, T rate, const RandomStream& stream, Tensor<T>& dx) {
   check_arg(rate >= T(0) && rate < T(1), "dropout_backward", "rate must be in [0, 1), got ", rate);
   dx.resize(dy.shape(), dy.device());
-  MIEN_DISPATCH(dy.device(), dropout_backward, ctx, dy, rate, stream, dx);
+  return MIEN_DISPATCH(dy.device(), dropout_backward, T, ctx, dy, rate, stream, dx);
 }
 
 }  // namespace mien::ops

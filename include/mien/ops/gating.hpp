@@ -22,7 +22,7 @@ void channel_scale_forward(Context& ctx, const Tensor<T>& x, const Tensor<T>& s,
   check_gate("channel_scale_forward", x.shape(), s);
   check_same_device("channel_scale_forward", x, s);
   y.resize(x.shape(), x.device());
-  MIEN_DISPATCH(x.device(), channel_scale_forward, ctx, x, s, y);
+  return MIEN_DISPATCH(x.device(), channel_scale_forward, T, ctx, x, s, y);
 }
 
 // dx = dy * s; ds[n, c] = sum over (h, w) of dy * x.
@@ -34,7 +34,7 @@ void channel_scale_backward(Context& ctx, const Tensor<T>& x, const Tensor<T>& s
   check_same_device("channel_scale_backward", x, s, dy);
   dx.resize(x.shape(), x.device());
   ds.resize(s.shape(), x.device());
-  MIEN_DISPATCH(x.device(), channel_scale_backward, ctx, x, s, dy, dx, ds);
+  return MIEN_DISPATCH(x.device(), channel_scale_backward, T, ctx, x, s, dy, dx, ds);
 }
 
 template <class T>
@@ -44,7 +44,7 @@ void gated_add_forward(Context& ctx, const Tensor<T>& main, const Tensor<T>& ski
   check_arg(main.shape() == skip.shape(), "gated_add_forward", "main path ", main.shape(), " vs skip ", skip.shape());
   check_same_device("gated_add_forward", main, skip, gate);
   y.resize(main.shape(), main.device());
-  MIEN_DISPATCH(main.device(), gated_add_forward, ctx, main, skip, gate, y);
+  return MIEN_DISPATCH(main.device(), gated_add_forward, T, ctx, main, skip, gate, y);
 }
 
 // The main path's gradient is dy itself; this computes dskip = gate * dy and dgate = sum over (h, w) of dy * skip.
@@ -56,7 +56,7 @@ void gated_add_backward(Context& ctx, const Tensor<T>& skip, const Tensor<T>& ga
   check_same_device("gated_add_backward", skip, gate, dy);
   dskip.resize(skip.shape(), skip.device());
   dgate.resize(gate.shape(), skip.device());
-  MIEN_DISPATCH(skip.device(), gated_add_backward, ctx, skip, gate, dy, dskip, dgate);
+  return MIEN_DISPATCH(skip.device(), gated_add_backward, T, ctx, skip, gate, dy, dskip, dgate);
 }
 
 }  // namespace mien::ops

@@ -29,9 +29,10 @@ T softmax_cross_entropy_forward(Context& ctx, const Tensor<T>& logits, const Ten
                                 const Tensor<T>& class_weights, T smoothing, Tensor<T>& probs) {
   check_loss_args("softmax_cross_entropy_forward", logits.shape(), labels, class_weights, smoothing);
   check_same_device("softmax_cross_entropy_forward", logits, labels);
+  if (!class_weights.empty()) check_same_device("softmax_cross_entropy_forward", logits, class_weights);
   probs.resize(logits.shape(), logits.device());
-  MIEN_DISPATCH_RETURN(logits.device(), softmax_cross_entropy_forward, ctx, logits, labels, class_weights, smoothing,
-                       probs);
+  return MIEN_DISPATCH(logits.device(), softmax_cross_entropy_forward, T, ctx, logits, labels, class_weights,
+                       smoothing, probs);
 }
 
 // dlogits = dL/dlogits = w[label_i] (p_i - q_i) / N.
@@ -40,8 +41,10 @@ void softmax_cross_entropy_backward(Context& ctx, const Tensor<T>& probs, const 
                                     const Tensor<T>& class_weights, T smoothing, Tensor<T>& dlogits) {
   check_loss_args("softmax_cross_entropy_backward", probs.shape(), labels, class_weights, smoothing);
   check_same_device("softmax_cross_entropy_backward", probs, labels);
+  if (!class_weights.empty()) check_same_device("softmax_cross_entropy_backward", probs, class_weights);
   dlogits.resize(probs.shape(), probs.device());
-  MIEN_DISPATCH(probs.device(), softmax_cross_entropy_backward, ctx, probs, labels, class_weights, smoothing, dlogits);
+  return MIEN_DISPATCH(probs.device(), softmax_cross_entropy_backward, T, ctx, probs, labels, class_weights,
+                       smoothing, dlogits);
 }
 
 }  // namespace mien::ops

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <string>
 
+#include "mien/cpu/activation.hpp"
 #include "mien/core/context.hpp"
 #include "mien/core/tensor.hpp"
+#include "mien/kernels/register.cuh"
 #include "mien/kernels/device_math.cuh"
 #include "mien/kernels/launch.cuh"
 
@@ -128,3 +130,6 @@ void softmax_backward(Context& ctx, const Tensor<T>& y, const Tensor<T>& dy, Ten
 }
 
 }  // namespace mien::cuda
+
+// Run by the ops:: functions of this family for device tensors (register.cuh).
+MIEN_REGISTER_CUDA_OPS(activation, relu_forward, relu_backward, tanh_forward, tanh_backward, softmax_forward, softmax_backward)

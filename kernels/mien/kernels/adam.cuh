@@ -2,8 +2,10 @@
 // CUDA backend of ops/adam.hpp: the two moment updates and the parameter step in one pass, as on the CPU.
 #include <cstdint>
 
+#include "mien/cpu/adam.hpp"
 #include "mien/core/context.hpp"
 #include "mien/core/tensor.hpp"
+#include "mien/kernels/register.cuh"
 #include "mien/kernels/device_math.cuh"
 #include "mien/kernels/launch.cuh"
 
@@ -53,3 +55,6 @@ void adam_update(Context& ctx, Tensor<T>& param, const Tensor<T>& grad, Tensor<T
 }
 
 }  // namespace mien::cuda
+
+// Run by the ops:: functions of this family for device tensors (register.cuh).
+MIEN_REGISTER_CUDA_OPS(adam, adam_update)

@@ -13,8 +13,10 @@
 #include <cstdint>
 #include <string>
 
+#include "mien/cpu/batchnorm.hpp"
 #include "mien/core/context.hpp"
 #include "mien/core/tensor.hpp"
+#include "mien/kernels/register.cuh"
 #include "mien/kernels/device_math.cuh"
 #include "mien/kernels/index_math.hpp"
 #include "mien/kernels/launch.cuh"
@@ -255,8 +257,8 @@ void batchnorm_forward_infer(Context& ctx, const Tensor<T>& x, const Tensor<T>& 
 
 template <class T>
 void batchnorm_backward(Context& ctx, const Tensor<T>& x, const Tensor<T>& dy, const Tensor<T>& gamma,
-                        const Tensor<T>& saved_mean, const Tensor<T>& saved_invstd, const Tensor<T>* relu_output,
-                        Tensor<T>& dx, Tensor<T>& dgamma, Tensor<T>& dbeta) {
+                        const Tensor<T>& saved_mean, const Tensor<T>& saved_invstd, Tensor<T>& dx, Tensor<T>& dgamma,
+                        Tensor<T>& dbeta, const Tensor<T>* relu_output) {
   using namespace batchnorm_detail;
   const ChannelPass<T> pass(ctx, x, "batchnorm_backward");
   T* coef = pass.per_channel();
@@ -273,3 +275,6 @@ void batchnorm_backward(Context& ctx, const Tensor<T>& x, const Tensor<T>& dy, c
 }
 
 }  // namespace mien::cuda
+
+// Run by the ops:: functions of this family for device tensors (register.cuh).
+MIEN_REGISTER_CUDA_OPS(batchnorm, batchnorm_forward_train, batchnorm_forward_infer, batchnorm_backward)

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <string>
 
+#include "mien/cpu/concat.hpp"
 #include "mien/core/context.hpp"
 #include "mien/core/tensor.hpp"
+#include "mien/kernels/register.cuh"
 #include "mien/kernels/index_math.hpp"
 #include "mien/kernels/launch.cuh"
 
@@ -77,7 +79,8 @@ void concat_channels_forward(Context& ctx, const Tensor<T>& a, const Tensor<T>& 
 }
 
 template <class T>
-void concat_channels_backward(Context& ctx, const Tensor<T>& dy, Tensor<T>& da, Tensor<T>& db) {
+void concat_channels_backward(Context& ctx, const Tensor<T>& dy, std::int64_t /*channels_a: da's*/, Tensor<T>& da,
+                              Tensor<T>& db) {
   const std::string shapes = describe_shapes({{"dy", dy.shape()}, {"da", da.shape()}});
   require_int32_indexing("concat_channels_backward", static_cast<std::int64_t>(dy.numel()), shapes);
   const int run_a = static_cast<int>(da.shape().per_sample()), run_b = static_cast<int>(db.shape().per_sample());
@@ -90,3 +93,6 @@ void concat_channels_backward(Context& ctx, const Tensor<T>& dy, Tensor<T>& da, 
 }
 
 }  // namespace mien::cuda
+
+// Run by the ops:: functions of this family for device tensors (register.cuh).
+MIEN_REGISTER_CUDA_OPS(concat, concat_channels_forward, concat_channels_backward)

@@ -10,8 +10,10 @@
 #include <string>
 #include <type_traits>
 
+#include "mien/cpu/conv2d.hpp"
 #include "mien/core/context.hpp"
 #include "mien/core/tensor.hpp"
+#include "mien/kernels/register.cuh"
 #include "mien/kernels/conv_implicit_gemm.cuh"
 #include "mien/kernels/cudnn_conv.cuh"
 #include "mien/kernels/launch.cuh"
@@ -159,7 +161,8 @@ void conv2d_forward(Context& ctx, const Tensor<T>& x, const Tensor<T>& w, const 
 }
 
 template <class T>
-void conv2d_backward_data(Context& ctx, const Tensor<T>& dy, const Tensor<T>& w, Tensor<T>& dx) {
+void conv2d_backward_data(Context& ctx, const Tensor<T>& dy, const Tensor<T>& w, const Shape& /*x_shape: dx's*/,
+                          Tensor<T>& dx) {
   const char* op = "conv2d_backward_data";
   if (dx.numel() == 0) return;
   const std::string shapes = describe_shapes({{"dy", dy.shape()}, {"w", w.shape()}});
@@ -206,3 +209,6 @@ void conv2d_backward_filter(Context& ctx, const Tensor<T>& x, const Tensor<T>& d
 }
 
 }  // namespace mien::cuda
+
+// Run by the ops:: functions of this family for device tensors (register.cuh).
+MIEN_REGISTER_CUDA_OPS(conv2d, conv2d_forward, conv2d_backward_data, conv2d_backward_filter)

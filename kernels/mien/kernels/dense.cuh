@@ -12,8 +12,10 @@
 #include <cstdint>
 #include <string>
 
+#include "mien/cpu/dense.hpp"
 #include "mien/core/context.hpp"
 #include "mien/core/tensor.hpp"
+#include "mien/kernels/register.cuh"
 #include "mien/kernels/index_math.hpp"
 #include "mien/kernels/launch.cuh"
 #include "mien/kernels/library_check.cuh"
@@ -107,3 +109,6 @@ void dense_backward(Context& ctx, const Tensor<T>& x, const Tensor<T>& w, const 
 }
 
 }  // namespace mien::cuda
+
+// Run by the ops:: functions of this family for device tensors (register.cuh).
+MIEN_REGISTER_CUDA_OPS(dense, dense_forward, dense_backward)

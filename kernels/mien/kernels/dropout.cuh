@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <string>
 
+#include "mien/cpu/dropout.hpp"
 #include "mien/core/context.hpp"
 #include "mien/core/philox.hpp"
 #include "mien/core/tensor.hpp"
+#include "mien/kernels/register.cuh"
 #include "mien/kernels/launch.cuh"
 #include "mien/kernels/philox_block.hpp"
 
@@ -63,3 +65,6 @@ void dropout_backward(Context& ctx, const Tensor<T>& dy, T rate, const RandomStr
 }
 
 }  // namespace mien::cuda
+
+// Run by the ops:: functions of this family for device tensors (register.cuh).
+MIEN_REGISTER_CUDA_OPS(dropout, dropout_forward, dropout_backward)

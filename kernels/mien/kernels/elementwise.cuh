@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <string>
 
+#include "mien/cpu/elementwise.hpp"
 #include "mien/core/context.hpp"
 #include "mien/core/tensor.hpp"
+#include "mien/kernels/register.cuh"
 #include "mien/kernels/device_math.cuh"
 #include "mien/kernels/launch.cuh"
 #include "mien/kernels/reduce.cuh"
@@ -80,3 +82,6 @@ std::int64_t count_nonfinite(Context& ctx, const Tensor<T>& x) {
 }
 
 }  // namespace mien::cuda
+
+// Run by the ops:: functions of this family for device tensors (register.cuh).
+MIEN_REGISTER_CUDA_OPS(elementwise, add, fill, count_nonfinite)

@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <string>
 
+#include "mien/cpu/gating.hpp"
 #include "mien/core/context.hpp"
 #include "mien/core/tensor.hpp"
+#include "mien/kernels/register.cuh"
 #include "mien/kernels/index_math.hpp"
 #include "mien/kernels/launch.cuh"
 #include "mien/kernels/reduce.cuh"
@@ -150,3 +152,6 @@ void gated_add_backward(Context& ctx, const Tensor<T>& skip, const Tensor<T>& ga
 }
 
 }  // namespace mien::cuda
+
+// Run by the ops:: functions of this family for device tensors (register.cuh).
+MIEN_REGISTER_CUDA_OPS(gating, channel_scale_forward, channel_scale_backward, gated_add_forward, gated_add_backward)

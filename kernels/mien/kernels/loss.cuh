@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <string>
 
+#include "mien/cpu/loss.hpp"
 #include "mien/core/context.hpp"
 #include "mien/core/error.hpp"
 #include "mien/core/tensor.hpp"
+#include "mien/kernels/register.cuh"
 #include "mien/kernels/device_math.cuh"
 #include "mien/kernels/index_math.hpp"
 #include "mien/kernels/launch.cuh"
@@ -186,3 +188,6 @@ void softmax_cross_entropy_backward(Context& ctx, const Tensor<T>& probs, const 
 }
 
 }  // namespace mien::cuda
+
+// Run by the ops:: functions of this family for device tensors (register.cuh).
+MIEN_REGISTER_CUDA_OPS(loss, softmax_cross_entropy_forward, softmax_cross_entropy_backward)

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <string>
 
+#include "mien/cpu/pooling.hpp"
 #include "mien/core/context.hpp"
 #include "mien/core/tensor.hpp"
+#include "mien/kernels/register.cuh"
 #include "mien/kernels/index_math.hpp"
 #include "mien/kernels/launch.cuh"
 #include "mien/kernels/reduce.cuh"
@@ -138,7 +140,7 @@ void global_avgpool_forward(Context& ctx, const Tensor<T>& x, Tensor<T>& y) {
 }
 
 template <class T>
-void global_avgpool_backward(Context& ctx, const Tensor<T>& dy, Tensor<T>& dx) {
+void global_avgpool_backward(Context& ctx, const Tensor<T>& dy, const Shape& /*x_shape: dx's*/, Tensor<T>& dx) {
   const std::string shapes = describe_shapes({{"dy", dy.shape()}, {"dx", dx.shape()}});
   require_int32_indexing("global_avgpool_backward", static_cast<std::int64_t>(dx.numel()), shapes);
   const int plane = static_cast<int>(dx.shape().h() * dx.shape().w());
@@ -149,3 +151,6 @@ void global_avgpool_backward(Context& ctx, const Tensor<T>& dy, Tensor<T>& dx) {
 }
 
 }  // namespace mien::cuda
+
+// Run by the ops:: functions of this family for device tensors (register.cuh).
+MIEN_REGISTER_CUDA_OPS(pooling, maxpool2d_forward, maxpool2d_backward, global_avgpool_forward, global_avgpool_backward)
