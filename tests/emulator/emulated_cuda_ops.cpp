@@ -1,2 +1,3 @@
 // The GPU tests in tests/cuda, compiled as C++ against the CUDA emulator (see CMakeLists.txt here).
 #include "../cuda/test_cuda_ops.cu"
+#include "../cuda/test_cuda_op_table.cu"
