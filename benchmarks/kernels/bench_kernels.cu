@@ -7,6 +7,8 @@
 //   memory-bound   batch norm, activations, pooling, concatenation, gating, dropout, loss, Adam: GB/s of the
 //                  bytes each op must move, against the device-to-device copy bandwidth measured first.
 //   dense          cuBLAS at the paper head's sizes.
+//   op table       every case of mien/testing/op_cases.hpp (every ops:: function) at the paper's shapes, GPU and
+//                  CPU, with GB/s counting each argument and output once.
 //   network        the whole paper network: training step (forward, backward, Adam) and inference in images/s,
 //                  per convolution engine; also as "mien-cuda-<engine> <training step|inference> <S>x<S> batch <N>:
 //                  <images/s> images/s" lines, which scripts/gpu-check.sh sets beside PyTorch's.
@@ -40,6 +42,7 @@
 #include "mien/ops/gating.hpp"
 #include "mien/ops/loss.hpp"
 #include "mien/ops/pooling.hpp"
+#include "mien/testing/op_cases.hpp"
 
 using namespace mien;
 
@@ -385,6 +388,37 @@ void bench_dense(const Options& o) {
   }
 }
 
+// ---- The op table ---------------------------------------------------------------------------------------------------
+
+// Every case of the op table at the paper network's shapes (batch --batch, maps at the input size and its halves
+// and quarters), on the GPU and the CPU. The same cases the parity and argument tests run.
+void bench_op_table(const Options& o, int input) {
+  std::printf("\n### Every op (mien/testing/op_cases.hpp), batch %d, %dx%d input\n\n", o.batch, input, input);
+  std::printf("| op | arguments | GPU ms | GB/s (each tensor once) | CPU ms |\n|---|---|---:|---:|---:|\n");
+  const testing::PaperSize size{o.batch, input, 8'400'000};
+  for (const testing::OpCase& c : testing::op_cases()) {
+    const testing::OpArgs<float> host = testing::host_args(c, testing::ShapeSet::paper, size);
+    testing::OpArgs<float> dev = testing::convert_args<float>(host, Device::cuda), cpu = host;
+    Context ctx, cpu_ctx;
+    if (c.prepare_float) {
+      c.prepare_float(ctx, dev);
+      c.prepare_float(cpu_ctx, cpu);
+    }
+    const double ms = time_gpu(ctx, [&] { c.call_float(ctx, dev); }, o.reps);
+    const double cpu_ms = time_cpu([&] { c.call_float(cpu_ctx, cpu); }, o.cpu_reps);
+    double bytes = 0;
+    std::string shapes;
+    for (const Tensor<float>& t : dev.in) {
+      bytes += static_cast<double>(t.bytes());
+      shapes += (shapes.empty() ? "" : " ") + t.shape().str();
+    }
+    for (const Tensor<float>& t : dev.out) bytes += static_cast<double>(t.bytes());
+    std::printf("| %s | %s | %.4f | %.0f | %s |\n", c.title().c_str(), shapes.c_str(), ms, bytes / (ms * 1e6),
+                o.cpu_reps > 0 ? fmt("%.2f", cpu_ms).c_str() : "-");
+    std::fflush(stdout);
+  }
+}
+
 // The paper network (default configuration) at one input size, per convolution engine. The loss is read back to
 // the host every step (as a training loop does to print it), so each step ends in a synchronisation.
 void bench_network(const Options& o, int size) {
@@ -461,6 +495,7 @@ int main(int argc, char** argv) {
     for (int size : o.sizes) bench_convolutions(o, size, speed);
     for (int size : o.sizes) bench_memory_bound(o, size, copy_gbs);
     bench_dense(o);
+    for (int size : o.sizes) bench_op_table(o, size);
     for (int size : o.sizes) bench_network(o, size);
     if (!speed.empty()) {
       std::sort(speed.begin(), speed.end());
