@@ -170,9 +170,9 @@ TEST_CASE("sgd_update refuses mismatched shapes and devices", "[sgd][errors]") {
 }
 
 TEST_CASE("SGD lowers the loss of a quadratic, faster with momentum", "[sgd]") {
-  // f(w) = sum_i a_i (w_i - t_i)² / 2 with curvatures a from 1 to 100: plain SGD needs lr < 2 / 100 (Nesterov
-  // momentum 0.9 needs lr < 2 (1 + 0.9) / (1 + 1.8) / 100, about 0.0136; it diverges at 0.015) and then
-  // crawls along the flat directions, momentum does not.
+  // f(w) = sum_i a_i (w_i - t_i)² / 2 with curvatures a from 1 to 100. Stability bounds lr by the steepest
+  // direction (plain SGD: lr < 2 / 100; Nesterov momentum 0.9: lr < 2 (1 + 0.9) / (1 + 1.8) / 100, about 0.0136,
+  // so it diverges at 0.015), and at that lr plain SGD crawls along the flat directions; momentum does not.
   const auto loss_after = [](const SgdOptions& options, int steps) {
     Context ctx;
     Tensor<float> w = Tensor<float>::zeros(Shape{2, 4}), grad(Shape{2, 4});
