@@ -19,3 +19,6 @@
 #include "mien/models/paper_net.hpp"
 #include "mien/models/summary.hpp"
 #include "mien/optim/adam.hpp"
+#include "mien/optim/make_optimizer.hpp"
+#include "mien/optim/optimizer.hpp"
+#include "mien/optim/sgd.hpp"

@@ -138,3 +138,18 @@ TEST_CASE("Adam state is keyed by parameter name and refuses a changed parameter
   CHECK(fresh.state().size() == 4);
   CHECK(fresh.iterations() == 0);
 }
+
+TEST_CASE("Adam reports its type and options through the Optimizer interface", "[adam]") {
+  AdamOptions o{0.02, 1e-3, 0.8, 0.99, 1e-8, 0.01};
+  Adam<float> adam(o);
+  Optimizer<float>& optimizer = adam;
+  CHECK(optimizer.type() == "adam");
+  CHECK(optimizer.base_learning_rate() == 0.02);
+  const nlohmann::json options = optimizer.options_json();
+  CHECK(options == nlohmann::json{{"lr", 0.02}, {"decay", 1e-3}, {"beta1", 0.8}, {"beta2", 0.99}, {"eps", 1e-8},
+                                  {"weight_decay", 0.01}});
+  optimizer.set_learning_rate(0.01);
+  optimizer.set_iterations(1000);
+  CHECK(adam.options().lr == 0.01);
+  CHECK(optimizer.current_lr() == Approx(0.01 / 2));
+}

@@ -9,17 +9,20 @@
 // "Decoupled Weight Decay Regularization", ICLR 2019), in PyTorch's form: each step first multiplies a weight by
 // 1 - lr · weight_decay. It applies to weight matrices and filters (parameters of rank 2 or more), not to biases
 // or batch-norm scales and shifts (the usual choice: those set scales and offsets, not feature detectors).
+//
+// Adam implements Optimizer<T> (optim/optimizer.hpp); its state is "<param>.m" and "<param>.v".
 #include <cmath>
-#include <cstddef>
 #include <cstdint>
-#include <map>
 #include <string>
-#include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "mien/core/error.hpp"
 #include "mien/layers/layer.hpp"
 #include "mien/ops/adam.hpp"
+#include "mien/optim/optimizer.hpp"
+#include "mien/optim/param_state.hpp"
 
 namespace mien {
 
@@ -28,7 +31,7 @@ struct AdamOptions {
 };
 
 template <class T>
-class Adam {
+class Adam : public Optimizer<T> {
  public:
   explicit Adam(AdamOptions options = {}) : options_(options) {
     check_arg(options.lr > 0, "Adam", "learning rate must be positive, got ", options.lr);
@@ -42,29 +45,37 @@ class Adam {
 
   const AdamOptions& options() const { return options_; }
 
+  std::string type() const override { return to_string(OptimizerKind::adam); }
+
+  // Every field of AdamOptions, under its own name (optimizer_from_json reads them back).
+  nlohmann::json options_json() const override {
+    return {{"lr", options_.lr},       {"decay", options_.decay}, {"beta1", options_.beta1},
+            {"beta2", options_.beta2}, {"eps", options_.eps},     {"weight_decay", options_.weight_decay}};
+  }
+
   // Steps taken so far; a resumed run restores it so that decay and bias correction continue where they were.
-  std::int64_t iterations() const { return iterations_; }
-  void set_iterations(std::int64_t iterations) {
+  std::int64_t iterations() const override { return iterations_; }
+  void set_iterations(std::int64_t iterations) override {
     check_arg(iterations >= 0, "Adam::set_iterations", "iterations must not be negative, got ", iterations);
     iterations_ = iterations;
   }
 
+  double base_learning_rate() const override { return options_.lr; }
+
   // Changes the base learning rate lr0 (a schedule on top of the decay, e.g. halving on a plateau).
-  void set_learning_rate(double lr) {
+  void set_learning_rate(double lr) override {
     check_arg(lr > 0, "Adam::set_learning_rate", "learning rate must be positive, got ", lr);
     options_.lr = lr;
   }
 
   // The decayed learning rate the next step will use.
-  double current_lr() const { return options_.lr / (1.0 + options_.decay * static_cast<double>(iterations_)); }
+  double current_lr() const override {
+    return options_.lr / (1.0 + options_.decay * static_cast<double>(iterations_));
+  }
 
-  void step(Context& ctx, const std::vector<ParamRef<T>>& params) {
+  void step(Context& ctx, const std::vector<ParamRef<T>>& params) override {
     allocate_state(params);
-    // Checked up front so that a bad entry cannot leave the network half updated.
-    for (const ParamRef<T>& p : params)
-      check_arg(p.grad->shape() == p.value->shape() && p.grad->device() == p.value->device(), "Adam", "parameter '",
-                p.name, "' ", p.value->shape(), " on ", to_string(p.value->device()), " has a gradient ",
-                p.grad->shape(), " on ", to_string(p.grad->device()));
+    optim_detail::check_gradients("Adam", params);
     const double t = static_cast<double>(iterations_) + 1.0;
     const double step_size =
         current_lr() * std::sqrt(1.0 - std::pow(options_.beta2, t)) / (1.0 - std::pow(options_.beta1, t));
@@ -72,70 +83,29 @@ class Adam {
                             static_cast<T>(options_.beta2), static_cast<T>(options_.eps)};
     const T shrink = static_cast<T>(1.0 - current_lr() * options_.weight_decay);
     for (const ParamRef<T>& p : params) {
-      Moments& moments = moments_[index_.at(p.name)];
+      auto& [m, v] = moments_.of(p.name);
       update.shrink = decays(p) ? shrink : T(1);
-      ops::adam_update(ctx, *p.value, *p.grad, moments.m, moments.v, update);
+      ops::adam_update(ctx, *p.value, *p.grad, m, v, update);
     }
     ++iterations_;
   }
 
   // Whether weight decay applies to a parameter: weights and filters, not biases or batch-norm parameters.
-  static bool decays(const ParamRef<T>& p) { return p.value->shape().rank() >= 2; }
+  static bool decays(const ParamRef<T>& p) { return weight_decay_applies(p); }
 
   // Gives every parameter zero moments on the first call (step() calls it; a checkpoint loader calls it before
   // filling state()). Later calls check that the parameters are the same names with the same shapes, since
   // moments silently applied to a different network would be wrong, and move moments to a parameter's device.
-  void allocate_state(const std::vector<ParamRef<T>>& params) {
-    if (moments_.empty()) {
-      std::map<std::string, std::size_t> index;
-      for (const ParamRef<T>& p : params)
-        check_arg(index.emplace(p.name, index.size()).second, "Adam", "parameter name '", p.name, "' appears twice");
-      for (const ParamRef<T>& p : params)
-        moments_.push_back({p.name, Tensor<T>::zeros(p.value->shape(), p.value->device()),
-                            Tensor<T>::zeros(p.value->shape(), p.value->device())});
-      index_ = std::move(index);
-      return;
-    }
-    check_arg(params.size() == moments_.size(), "Adam", "got ", params.size(), " parameters, but the optimizer state ",
-              "holds ", moments_.size(), " (the set of parameter names changed since the first step)");
-    std::vector<bool> seen(moments_.size(), false);
-    for (const ParamRef<T>& p : params) {
-      const auto it = index_.find(p.name);
-      check_arg(it != index_.end(), "Adam", "parameter '", p.name, "' has no optimizer state (the set of ",
-                "parameter names changed since the first step)");
-      check_arg(!seen[it->second], "Adam", "parameter name '", p.name, "' appears twice");
-      seen[it->second] = true;
-      Moments& moments = moments_[it->second];
-      check_arg(moments.m.shape() == p.value->shape(), "Adam", "parameter '", p.name, "' has shape ", p.value->shape(),
-                ", its optimizer state ", moments.m.shape());
-      if (moments.m.device() != p.value->device()) {
-        moments.m = moments.m.to(p.value->device());
-        moments.v = moments.v.to(p.value->device());
-      }
-    }
-  }
+  void allocate_state(const std::vector<ParamRef<T>>& params) override { moments_.allocate(params); }
 
   // The first and second moments as "<param>.m" and "<param>.v", in the parameters' first-seen order, for
   // checkpoints. Empty until the first step() or allocate_state().
-  std::vector<BufferRef<T>> state() {
-    std::vector<BufferRef<T>> out;
-    for (Moments& moments : moments_) {
-      out.push_back({moments.name + ".m", &moments.m});
-      out.push_back({moments.name + ".v", &moments.v});
-    }
-    return out;
-  }
+  std::vector<BufferRef<T>> state() override { return moments_.refs(); }
 
  private:
-  struct Moments {
-    std::string name;
-    Tensor<T> m, v;
-  };
-
   AdamOptions options_;
   std::int64_t iterations_ = 0;
-  std::vector<Moments> moments_;
-  std::map<std::string, std::size_t> index_;
+  optim_detail::ParamState<T, 2> moments_{"Adam", {"m", "v"}};
 };
 
 }  // namespace mien
