@@ -30,6 +30,7 @@
 #include "mien/core/tensor.hpp"
 #include "mien/ops/activation.hpp"
 #include "mien/ops/adam.hpp"
+#include "mien/ops/sgd.hpp"
 #include "mien/ops/batchnorm.hpp"
 #include "mien/ops/concat.hpp"
 #include "mien/ops/conv2d.hpp"
@@ -416,6 +417,26 @@ inline const std::vector<OpCase>& op_cases() {
       adam.bad_scalars = {{1, 1.0}, {2, -0.5}, {3, -1.0}};
       adam.float_reference = true;
       v.push_back(adam);
+    }
+
+    // ---- SGD with Nesterov momentum and decoupled weight decay (same parameter count as Adam's row)
+    {
+      const auto param = [](const char* name, float lo, float hi) {
+        return TensorArg{name, {4099}, {P}, lo, hi, Dims{4098}};
+      };
+      OpCase sgd = make_case("sgd_update", "Nesterov, shrink",
+                             {param("param", -1, 1), param("grad", -1, 1), param("velocity", -0.1f, 0.1f)},
+                             {{"param", 1e-6}, {"velocity", 1e-6}}, [](Context& c, auto& a) {
+                               using T = std::decay_t<decltype(a.scalar(0))>;
+                               const ops::SgdStep<T> s{a.scalar(0), a.scalar(1), true, a.scalar(2)};
+                               ops::sgd_update(c, a.in[0], a.in[1], a.in[2], s);
+                               a.out[0] = a.in[0];
+                               a.out[1] = a.in[2];
+                             });
+      sgd.scalars = {1e-2, 0.9, 0.999};
+      sgd.bad_scalars = {{1, 1.0}, {1, -0.5}};
+      sgd.float_reference = true;
+      v.push_back(sgd);
     }
 
     // ---- element-wise utilities

@@ -2,8 +2,10 @@
 // CUDA backend of ops/sgd.hpp: the velocity update and the parameter step in one pass, as on the CPU.
 #include <cstdint>
 
+#include "mien/cpu/sgd.hpp"
 #include "mien/core/context.hpp"
 #include "mien/core/tensor.hpp"
+#include "mien/kernels/register.cuh"
 #include "mien/kernels/launch.cuh"
 
 namespace mien::ops {
@@ -51,3 +53,6 @@ void sgd_update(Context& ctx, Tensor<T>& param, const Tensor<T>& grad, Tensor<T>
 }
 
 }  // namespace mien::cuda
+
+// Run by the ops:: functions of this family for device tensors (register.cuh).
+MIEN_REGISTER_CUDA_OPS(sgd, sgd_update)
