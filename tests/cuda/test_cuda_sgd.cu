@@ -42,7 +42,7 @@ TEST_CASE("GPU SGD refuses tensors on different devices", "[cuda][ops][sgd][sani
   Tensor<float> v = Tensor<float>::zeros(Shape{8});
   const ops::SgdStep<float> s{0.1f, 0.9f};
   CHECK_THROWS_WITH(ops::sgd_update(ctx, p, g, v, s),
-                    Catch::Contains("parameter on cuda, gradient on cuda and velocity on cpu must be on one device"));
+                    Catch::Contains("sgd_update: tensors are on different devices (cuda, cuda, cpu"));
 }
 
 TEST_CASE("The Sgd optimizer steps device parameters as it steps host ones", "[cuda][ops][sgd][sanitize]") {

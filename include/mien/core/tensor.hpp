@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <memory>
 #include <new>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -241,7 +242,10 @@ void check_shape(const Tensor<T>& t, const Shape& expected, const char* op, cons
 template <class T, class... Rest>
 void check_same_device(const char* op, const Tensor<T>& first, const Rest&... rest) {
   const bool same = ((rest.device() == first.device()) && ...);
-  check_arg(same, op, "tensors are on different devices");
+  if (same) return;
+  std::string devices = to_string(first.device());
+  ((devices += std::string(", ") + to_string(rest.device())), ...);
+  throw InvalidArgument(detail::concat(op, ": tensors are on different devices (", devices, ", in argument order)"));
 }
 
 }  // namespace mien
