@@ -3,11 +3,13 @@
 //
 //   train_fer --data /path/to/fer2013 --out runs/fer48 --input-size 48
 //   train_fer --resume runs/fer48/last.ckpt --data /path/to/fer2013 --out runs/fer48
+//   train_fer --data /path/to/fer2013 --out runs/sgd48 --input-size 48 --optimizer sgd --lr 0.01 --weight-decay 5e-4
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -19,13 +21,15 @@ namespace fs = std::filesystem;
 
 struct Flags {
   std::string data, out = "runs/latest", resume, device = "cpu", split = "official", attention = "per_channel";
-  std::string lr_schedule = "none", on_bad_image = "fail";
+  std::string lr_schedule = "none", on_bad_image = "fail", optimizer = "adam";
   int input_size = 128, epochs = 80, threads = 0, early_stopping = 0, attention_images = 8, tta_shift = 0;
   std::int64_t batch = 32, max_train = 0, max_batches = 0;
-  double lr = 1e-4, decay = 1e-6, weight_decay = 0, dropout = 0.5, val_fraction = 0.1, label_smoothing = 0;
+  double lr = 1e-4, decay = 1e-6, weight_decay = 0, momentum = 0.9, dropout = 0.5, val_fraction = 0.1;
+  double label_smoothing = 0;
   double rotation = 15, scale_min = 0.9, scale_max = 1.1, flip = 0.5, shift = 0, erase = 0;
   std::uint64_t seed = 1;
   bool augment = true, gated_skips = true, drop_duplicates = false, standardize = true, progress = true, tta = false;
+  bool nesterov = true, optimizer_given = false;
 };
 
 static int train(const Flags& f) {
@@ -102,15 +106,22 @@ static int train(const Flags& f) {
   // Model, optimiser, loss.
   mien::PaperNet<float> model(ctx, info.config);
   model.to(ctx.device());
-  mien::AdamOptions adam_options;
-  adam_options.lr = f.lr;
-  adam_options.decay = f.decay;
-  adam_options.weight_decay = f.weight_decay;
-  mien::Adam<float> adam(adam_options);
+  // A resumed run continues with the optimizer it was trained with unless --optimizer says otherwise (which the
+  // checkpoint loader then refuses, naming both).
+  std::string optimizer_name = f.optimizer;
+  if (!f.resume.empty() && !f.optimizer_given) optimizer_name = mien::checkpoint_optimizer_type(f.resume);
+  mien::OptimizerSettings settings;
+  settings.lr = f.lr;
+  settings.decay = f.decay;
+  settings.weight_decay = f.weight_decay;
+  settings.momentum = f.momentum;
+  settings.nesterov = f.nesterov;
+  const std::unique_ptr<mien::Optimizer<float>> optimizer =
+      mien::make_optimizer<float>(mien::parse_optimizer_kind(optimizer_name), settings);
   mien::SoftmaxCrossEntropy<float> loss(mien::Tensor<float>(), static_cast<float>(f.label_smoothing));
   mien::TrainingState state;
   if (!f.resume.empty()) {
-    mien::load_training_checkpoint(f.resume, model, &adam, &state);
+    mien::load_training_checkpoint(f.resume, model, optimizer.get(), &state);
     std::fprintf(stderr, "resumed from %s: %d epochs done, step %llu\n", f.resume.c_str(), state.epochs_done,
                  static_cast<unsigned long long>(state.step));
   }
@@ -120,6 +131,7 @@ static int train(const Flags& f) {
                            {"seed", f.seed},           {"device", f.device},     {"batch", f.batch},
                            {"epochs", f.epochs},       {"lr", f.lr},             {"decay", f.decay},
                            {"weight_decay", f.weight_decay},
+                           {"optimizer", {{"type", optimizer->type()}, {"options", optimizer->options_json()}}},
                            {"augment", f.augment},     {"rotation", f.rotation}, {"scale", {f.scale_min, f.scale_max}},
                            {"flip", f.flip},           {"shift", f.shift},       {"erase", f.erase},
                            {"lr_schedule", f.lr_schedule}, {"tta", f.tta}, {"tta_shift", f.tta_shift},
@@ -134,11 +146,11 @@ static int train(const Flags& f) {
   mien::TrainOptions options;
   options.epochs = f.epochs;
   options.early_stopping_patience = f.early_stopping;
-  options.lr_schedule = f.lr_schedule;
+  options.lr_schedule = mien::parse_lr_schedule(f.lr_schedule);
   options.max_batches_per_epoch = f.max_batches;
   options.progress = f.progress;
   options.run_dir = run_dir;
-  mien::Trainer trainer(ctx, model, adam, loss, info, options);
+  mien::Trainer trainer(ctx, model, *optimizer, loss, info, options);
   trainer.fit(train_loader, val_loader, state);
   mien::plot_training_curves(run_dir, state.history);
   if (trainer.interrupted()) return examples::interrupted;
@@ -187,9 +199,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(8, 1024))->capture_default_str();
   app.add_option("--epochs", f.epochs, "epochs (Table 3: 80)")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--batch", f.batch, "batch size (Table 3: 32)")->check(CLI::Range(1, 65536))->capture_default_str();
-  app.add_option("--lr", f.lr, "Adam learning rate (Table 3: 1e-4)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--optimizer", f.optimizer, "adam (Table 3) or sgd (momentum, Nesterov by default; try --lr 0.01); "
+                 "a resumed run keeps its own unless this is given")
+      ->check(CLI::IsMember({"adam", "sgd"}))->capture_default_str();
+  app.add_option("--lr", f.lr, "base learning rate (Table 3, Adam: 1e-4)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--momentum", f.momentum, "SGD momentum")->check(CLI::Range(0.0, 0.999))->capture_default_str();
+  app.add_flag("--nesterov,!--no-nesterov", f.nesterov, "SGD: Nesterov momentum")->capture_default_str();
   app.add_option("--decay", f.decay, "time-based LR decay (Table 3: 1e-6)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--weight-decay", f.weight_decay, "decoupled weight decay of weights and filters, AdamW (not in the paper)")
+  app.add_option("--weight-decay", f.weight_decay, "decoupled weight decay of weights and filters, as AdamW (not in the paper)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--dropout", f.dropout, "dropout rate in the head (Table 3: 0.5)")->check(CLI::Range(0.0, 0.99))->capture_default_str();
   app.add_option("--seed", f.seed, "seed for weights, splits, shuffling, augmentation, dropout")->capture_default_str();
@@ -235,6 +252,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? examples::ok : examples::usage_error;
   }
+  f.optimizer_given = app.count("--optimizer") > 0;
   if (f.scale_min > f.scale_max) {
     std::fprintf(stderr, "error: --scale-min %.3f exceeds --scale-max %.3f\n", f.scale_min, f.scale_max);
     return examples::usage_error;

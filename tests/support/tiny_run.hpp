@@ -3,9 +3,11 @@
 // way for every run: for the trainer tests (faults, resume, schedules, evaluation).
 #include <cstddef>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "mien/optim/make_optimizer.hpp"
 #include "mien/train/trainer.hpp"
 #include "synthetic_dataset.hpp"
 
@@ -28,12 +30,18 @@ struct TinyRun {
   ModelInfo info;
   Context ctx{5};
   PaperNet<float> model{ctx, tiny_run_config()};
-  Adam<float> adam{AdamOptions{1e-3, 0}};
+  // Adam without time-based decay, or SGD with Nesterov momentum and weight decay.
+  std::unique_ptr<Optimizer<float>> optimizer;
   SoftmaxCrossEntropy<float> loss;
   TrainingState state;
   bool interrupted = false;
 
-  TinyRun() {
+  explicit TinyRun(OptimizerKind kind = OptimizerKind::adam) {
+    OptimizerSettings settings;
+    settings.lr = kind == OptimizerKind::adam ? 1e-3 : 1e-2;
+    settings.decay = 0;
+    settings.weight_decay = kind == OptimizerKind::adam ? 0 : 5e-4;
+    optimizer = make_optimizer<float>(kind, settings);
     data.class_names = {"a", "b", "c"};
     for (std::size_t i = 0; i < data.size(); ++i) (i % 4 == 0 ? val_idx : train_idx).push_back(i);
     info.config = tiny_run_config();
@@ -51,7 +59,7 @@ struct TinyRun {
     return o;
   }
 
-  void fit(const std::filesystem::path& run_dir, int epochs, const std::string& lr_schedule = "none") {
+  void fit(const std::filesystem::path& run_dir, int epochs, LrSchedule lr_schedule = LrSchedule::none) {
     BatchLoader train(data, train_idx, loader_options(true));
     BatchLoader val(data, val_idx, loader_options(false));
     TrainOptions options;
@@ -59,7 +67,7 @@ struct TinyRun {
     options.lr_schedule = lr_schedule;
     options.progress = false;
     options.run_dir = run_dir;
-    Trainer trainer(ctx, model, adam, loss, info, options);
+    Trainer trainer(ctx, model, *optimizer, loss, info, options);
     trainer.fit(train, val, state);
     interrupted = trainer.interrupted();
   }

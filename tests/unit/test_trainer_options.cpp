@@ -21,7 +21,7 @@ TEST_CASE("The cosine schedule anneals the learning rate from the base rate towa
 
   testing::TempDir dir("mien-cosine");
   testing::TinyRun run;  // Adam without time-based decay, so the recorded rate is base * schedule
-  run.fit(dir.path(), 4, "cosine");
+  run.fit(dir.path(), 4, LrSchedule::cosine);
   REQUIRE(run.state.history.size() == 4);
   for (int e = 1; e <= 4; ++e) {
     INFO("epoch " << e);
@@ -121,4 +121,31 @@ TEST_CASE("Test-time augmentation refuses a shift as large as the image", "[trai
   const Tensor<std::int32_t> labels = Tensor<std::int32_t>::zeros(Shape{1});
   CHECK_THROWS_WITH(probabilities_over_views(run.ctx, run.model, images, x, labels, run.loss, {false, 8}),
                     Catch::Contains("shift must be in [0, image side), got 8 pixels for 8x8 images"));
+}
+
+TEST_CASE("Training options are checked where they are parsed and when the trainer is made", "[trainer][options]") {
+  CHECK(parse_lr_schedule("none") == LrSchedule::none);
+  CHECK(parse_lr_schedule("plateau") == LrSchedule::plateau);
+  CHECK(parse_lr_schedule("cosine") == LrSchedule::cosine);
+  for (const LrSchedule s : {LrSchedule::none, LrSchedule::plateau, LrSchedule::cosine})
+    CHECK(parse_lr_schedule(to_string(s)) == s);
+  // A typo used to mean "no schedule" without a word.
+  CHECK_THROWS_WITH(parse_lr_schedule("cosin"),
+                    Catch::Contains("unknown learning-rate schedule 'cosin'; valid: none, plateau, cosine"));
+  CHECK_THROWS_WITH(parse_optimizer_kind("adamw"), Catch::Contains("unknown optimizer 'adamw'; valid: adam, sgd"));
+
+  testing::TinyRun run;
+  auto trainer_with = [&](auto change) {
+    TrainOptions o;
+    o.run_dir = "unused";
+    change(o);
+    Trainer(run.ctx, run.model, *run.optimizer, run.loss, run.info, o);
+  };
+  CHECK_NOTHROW(trainer_with([](TrainOptions&) {}));
+  CHECK_THROWS_WITH(trainer_with([](TrainOptions& o) { o.epochs = 0; }), Catch::Contains("epochs must be at least 1"));
+  CHECK_THROWS_WITH(trainer_with([](TrainOptions& o) { o.plateau_factor = 0; }),
+                    Catch::Contains("plateau_factor must be in (0, 1], got 0"));
+  CHECK_THROWS_WITH(trainer_with([](TrainOptions& o) { o.plateau_patience = 0; }),
+                    Catch::Contains("plateau_patience must be at least 1"));
+  CHECK_THROWS_WITH(trainer_with([](TrainOptions& o) { o.run_dir.clear(); }), Catch::Contains("run_dir"));
 }

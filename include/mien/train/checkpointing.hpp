@@ -1,6 +1,8 @@
 #pragma once
 // Training checkpoints of the paper network: architecture config, class names, input normalisation, weights,
-// batch-norm statistics, Adam's moments and counters, and where training stands. Loading into a model of another
+// batch-norm statistics, the optimizer (its type, options, step count and state tensors, "<type>.<param>.<slot>":
+// Adam's "adam.head.logits.weight.m" as before optimizers could be chosen, Sgd's "sgd.<param>.velocity"), and
+// where training stands. Loading into a model of another
 // architecture fails with a message that says what differs; predict and evaluate rebuild the model from the
 // checkpoint's own config.
 #include <memory>
@@ -12,7 +14,7 @@
 
 #include "mien/io/checkpoint.hpp"
 #include "mien/models/paper_net.hpp"
-#include "mien/optim/adam.hpp"
+#include "mien/optim/optimizer.hpp"
 #include "mien/train/plots.hpp"
 
 namespace mien {
@@ -57,7 +59,7 @@ struct ModelInfo {
   float pixel_mean = 0, pixel_stddev = 1;
 };
 
-inline void save_training_checkpoint(const std::string& path, PaperNet<float>& model, Adam<float>& adam,
+inline void save_training_checkpoint(const std::string& path, PaperNet<float>& model, Optimizer<float>& optimizer,
                                      const ModelInfo& info, const TrainingState& state, const nlohmann::json& extra = {}) {
   nlohmann::json history = nlohmann::json::array();
   for (const EpochRecord& r : state.history) history.push_back(to_json(r));
@@ -74,11 +76,14 @@ inline void save_training_checkpoint(const std::string& path, PaperNet<float>& m
                            {"epochs_without_improvement", state.epochs_without_improvement},
                            {"lr_scale", state.lr_scale},
                            {"history", history}}},
-                         {"optimizer", {{"type", "adam"}, {"iterations", adam.iterations()}}},
+                         {"optimizer",
+                          {{"type", optimizer.type()},
+                           {"options", optimizer.options_json()},
+                           {"iterations", optimizer.iterations()}}},
                          {"extra", extra}};
   std::vector<NamedTensor> tensors;
   for (auto& [name, tensor] : state_tensors(model)) tensors.push_back({"model." + name, tensor});
-  for (auto& ref : adam.state()) tensors.push_back({"adam." + ref.name, ref.value});
+  for (auto& ref : optimizer.state()) tensors.push_back({optimizer.type() + "." + ref.name, ref.value});
   save_checkpoint(path, meta, tensors);
 }
 
@@ -99,10 +104,23 @@ inline ModelInfo model_info_from(const Checkpoint& ckpt, const std::string& path
   return info;
 }
 
-// Loads weights (and, with an optimizer, Adam's state and the training state) into an existing model, whose
-// configuration must equal the checkpoint's.
-inline ModelInfo load_training_checkpoint(const std::string& path, PaperNet<float>& model, Adam<float>* adam = nullptr,
-                                          TrainingState* state = nullptr) {
+// The optimizer a training checkpoint was written with ("adam" or "sgd").
+inline std::string checkpoint_optimizer_type(const Checkpoint& ckpt, const std::string& path) {
+  const auto it = ckpt.meta.find("optimizer");
+  if (it == ckpt.meta.end() || !it->is_object() || !it->value("type", nlohmann::json()).is_string())
+    throw IoError("checkpoint '" + path + "': malformed model description: no optimizer type");
+  return it->at("type").get<std::string>();
+}
+
+inline std::string checkpoint_optimizer_type(const std::string& path) {
+  return checkpoint_optimizer_type(read_checkpoint(path), path);
+}
+
+// Loads weights (and, with an optimizer, its step count and state, and the training state) into an existing model,
+// whose configuration must equal the checkpoint's. The optimizer must be of the type the checkpoint was trained
+// with: Adam's moments cannot continue an SGD run, nor the reverse.
+inline ModelInfo load_training_checkpoint(const std::string& path, PaperNet<float>& model,
+                                          Optimizer<float>* optimizer = nullptr, TrainingState* state = nullptr) {
   const Checkpoint ckpt = read_checkpoint(path);
   ModelInfo info = model_info_from(ckpt, path);
   const nlohmann::json have = model.config(), want = info.config;
@@ -110,12 +128,17 @@ inline ModelInfo load_training_checkpoint(const std::string& path, PaperNet<floa
     throw InvalidArgument("checkpoint '" + path + "' holds another architecture: it has " + want.dump() +
                           ", the model being trained has " + have.dump());
   load_named(ckpt, "model.", state_tensors(model), "checkpoint '" + path + "'");
-  if (adam) {
-    adam->set_iterations(ckpt.meta.at("optimizer").at("iterations").get<std::int64_t>());
-    adam->allocate_state(model.params());
-    std::vector<std::pair<std::string, Tensor<float>*>> moments;
-    for (auto& ref : adam->state()) moments.emplace_back(ref.name, ref.value);
-    load_named(ckpt, "adam.", moments, "checkpoint '" + path + "' (optimizer state)");
+  if (optimizer) {
+    const std::string trained_with = checkpoint_optimizer_type(ckpt, path);
+    if (trained_with != optimizer->type())
+      throw InvalidArgument("checkpoint '" + path + "' was trained with the " + trained_with +
+                            " optimizer and cannot continue with " + optimizer->type() + "; resume it with " +
+                            trained_with);
+    optimizer->set_iterations(ckpt.meta.at("optimizer").at("iterations").get<std::int64_t>());
+    optimizer->allocate_state(model.params());
+    std::vector<std::pair<std::string, Tensor<float>*>> slots;
+    for (auto& ref : optimizer->state()) slots.emplace_back(ref.name, ref.value);
+    load_named(ckpt, trained_with + ".", slots, "checkpoint '" + path + "' (optimizer state)");
   }
   if (state) {
     const nlohmann::json& s = ckpt.meta.at("state");

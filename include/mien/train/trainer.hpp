@@ -1,7 +1,7 @@
 #pragma once
-// The training loop for the paper network: epochs of Adam steps over a BatchLoader, validation after every
-// epoch, the best checkpoint kept by validation accuracy, optional early stopping and LR schedule (plateau or cosine),
-// resumable from any checkpoint (the loader, dropout and augmentation are all keyed by seed, epoch and step,
+// The training loop: epochs of optimizer steps (Adam or SGD, optim/optimizer.hpp) over a BatchLoader, validation
+// after every epoch, the best checkpoint kept by validation accuracy, optional early stopping and LR schedule
+// (plateau or cosine), resumable from any checkpoint (the loader, dropout and augmentation are all keyed by seed, epoch and step,
 // so a resumed run repeats exactly what an uninterrupted one would do), Ctrl-C saves and returns, and a
 // non-finite loss stops training with a diagnostic while the last good checkpoint stays on disk.
 #include <algorithm>
@@ -20,7 +20,7 @@
 #include "mien/layers/softmax_cross_entropy.hpp"
 #include "mien/models/paper_net.hpp"
 #include "mien/ops/elementwise.hpp"
-#include "mien/optim/adam.hpp"
+#include "mien/optim/optimizer.hpp"
 #include "mien/train/checkpointing.hpp"
 #include "mien/train/interrupt.hpp"
 #include "mien/train/metrics.hpp"
@@ -34,17 +34,47 @@ class NonFiniteError : public Error {
   using Error::Error;
 };
 
+// plateau: multiply the LR by plateau_factor after plateau_patience flat epochs; cosine: anneal it from the base LR
+// towards 0 over the run's epochs (Loshchilov & Hutter, SGDR, arXiv:1608.03983, without restarts).
+enum class LrSchedule { none, plateau, cosine };
+
+inline const char* to_string(LrSchedule schedule) {
+  switch (schedule) {
+    case LrSchedule::none: return "none";
+    case LrSchedule::plateau: return "plateau";
+    case LrSchedule::cosine: return "cosine";
+  }
+  return "unknown";
+}
+
+// The names command lines and configs use; anything else is an error that lists them.
+inline LrSchedule parse_lr_schedule(const std::string& name) {
+  for (const LrSchedule s : {LrSchedule::none, LrSchedule::plateau, LrSchedule::cosine})
+    if (name == to_string(s)) return s;
+  throw InvalidArgument("unknown learning-rate schedule '" + name + "'; valid: none, plateau, cosine");
+}
+
 struct TrainOptions {
   int epochs = 80;                    // Table 3
   int early_stopping_patience = 0;    // epochs without a better validation accuracy before stopping; 0: off
-  // "plateau": multiply the LR by plateau_factor after plateau_patience flat epochs; "cosine": anneal it from the
-  // base LR towards 0 over `epochs` (Loshchilov & Hutter, SGDR, arXiv:1608.03983, without restarts).
-  std::string lr_schedule = "none";
+  LrSchedule lr_schedule = LrSchedule::none;
   double plateau_factor = 0.5;
   int plateau_patience = 5;
   std::int64_t max_batches_per_epoch = 0;  // 0: whole epochs (a limit is for smoke tests)
   bool progress = true;
   std::filesystem::path run_dir;      // last.ckpt, best.ckpt, epochs.csv go here
+
+  void validate() const {
+    const char* op = "TrainOptions";
+    check_arg(epochs >= 1, op, "epochs must be at least 1, got ", epochs);
+    check_arg(early_stopping_patience >= 0, op, "early_stopping_patience must not be negative, got ",
+              early_stopping_patience);
+    check_arg(plateau_factor > 0 && plateau_factor <= 1, op, "plateau_factor must be in (0, 1], got ", plateau_factor);
+    check_arg(plateau_patience >= 1, op, "plateau_patience must be at least 1, got ", plateau_patience);
+    check_arg(max_batches_per_epoch >= 0, op, "max_batches_per_epoch must not be negative, got ",
+              max_batches_per_epoch);
+    check_arg(!run_dir.empty(), op, "run_dir (where checkpoints go) must be set");
+  }
 };
 
 // The cosine schedule's factor on the base learning rate in epoch `epoch` (1-based) of `epochs`: 1 in the first
@@ -100,9 +130,12 @@ inline EvaluationReport evaluate(Context& ctx, PaperNet<float>& model, BatchLoad
 
 class Trainer {
  public:
-  Trainer(Context& ctx, PaperNet<float>& model, Adam<float>& adam, SoftmaxCrossEntropy<float>& loss, ModelInfo info,
-          TrainOptions options)
-      : ctx_(ctx), model_(model), adam_(adam), loss_(loss), info_(std::move(info)), options_(std::move(options)) {}
+  Trainer(Context& ctx, PaperNet<float>& model, Optimizer<float>& optimizer, SoftmaxCrossEntropy<float>& loss,
+          ModelInfo info, TrainOptions options)
+      : ctx_(ctx), model_(model), optimizer_(optimizer), loss_(loss), info_(std::move(info)),
+        options_(std::move(options)) {
+    options_.validate();
+  }
 
   // Trains from `state` (fresh or loaded from a checkpoint) up to options.epochs. Returns normally when done,
   // stopped early, or interrupted (state says which); throws NonFiniteError when the loss diverges.
@@ -111,14 +144,14 @@ class Trainer {
     fs::create_directories(options_.run_dir);
     ctx_.set_step(state.step);
     model_.set_input_gradient(false);
-    const double base_lr = adam_.options().lr;
+    const double base_lr = optimizer_.base_learning_rate();
     Batch batch;
     Tensor<float> x(Shape{0}, ctx_.device());
     Tensor<std::int32_t> y(Shape{0}, ctx_.device());
 
     for (int epoch = state.epochs_done + 1; epoch <= options_.epochs; ++epoch) {
-      if (options_.lr_schedule == "cosine") state.lr_scale = cosine_lr_scale(epoch, options_.epochs);
-      adam_.set_learning_rate(base_lr * state.lr_scale);
+      if (options_.lr_schedule == LrSchedule::cosine) state.lr_scale = cosine_lr_scale(epoch, options_.epochs);
+      optimizer_.set_learning_rate(base_lr * state.lr_scale);
       const std::int64_t total = batches_this_epoch(train);
       // Resuming inside an epoch starts at the first batch not yet done, in the order the epoch had.
       std::int64_t b = std::min(state.batches_done, total);
@@ -132,7 +165,7 @@ class Trainer {
         const float loss = loss_.forward(ctx_, model_.forward(ctx_, x, Mode::train), y);
         if (!std::isfinite(loss)) throw NonFiniteError(diagnose_nonfinite(epoch, b, loss));
         model_.backward(ctx_, loss_.backward(ctx_));
-        adam_.step(ctx_, model_.params());
+        optimizer_.step(ctx_, model_.params());
         ctx_.advance_step();
         state.step = ctx_.step();
         loss_sum += static_cast<double>(loss) * batch.size();
@@ -157,7 +190,7 @@ class Trainer {
       rec.train_accuracy = seen ? double(correct) / seen : 0;
       rec.val_loss = v.loss;
       rec.val_accuracy = v.accuracy;
-      rec.learning_rate = adam_.current_lr();
+      rec.learning_rate = optimizer_.current_lr();
       rec.seconds = seconds;
       rec.images_per_second = seconds > 0 ? seen / seconds : 0;
       state.history.push_back(rec);
@@ -169,7 +202,7 @@ class Trainer {
         state.epochs_without_improvement = 0;
       } else {
         ++state.epochs_without_improvement;
-        if (options_.lr_schedule == "plateau" && state.epochs_without_improvement % options_.plateau_patience == 0)
+        if (options_.lr_schedule == LrSchedule::plateau && state.epochs_without_improvement % options_.plateau_patience == 0)
           state.lr_scale *= options_.plateau_factor;
       }
       if (improved) save(options_.run_dir / "best.ckpt", state);
@@ -222,7 +255,7 @@ class Trainer {
   }
 
   void save(const std::filesystem::path& path, const TrainingState& state) {
-    save_training_checkpoint(path.string(), model_, adam_, info_, state);
+    save_training_checkpoint(path.string(), model_, optimizer_, info_, state);
   }
 
   void log_epoch(const EpochRecord& r, bool improved) {
@@ -260,7 +293,7 @@ class Trainer {
 
   Context& ctx_;
   PaperNet<float>& model_;
-  Adam<float>& adam_;
+  Optimizer<float>& optimizer_;
   SoftmaxCrossEntropy<float>& loss_;
   ModelInfo info_;
   TrainOptions options_;
