@@ -83,3 +83,13 @@ TEST_CASE("Crafted tensor tables that overflow or point outside the data are ref
     }
   }
 }
+
+TEST_CASE("A checkpoint that names two tensors alike is refused", "[io][checkpoint]") {
+  // Before this check, find() returned the first and the second was never read: a model with two parameters of
+  // that name (two 3x3 streams) got the first one's values in both.
+  testing::TempDir dir("mien-crafted");
+  const std::string path = write(
+      dir, crafted_checkpoint(R"([{"name":"w","shape":[2],"offset":0},{"name":"w","shape":[2],"offset":2}])", 4));
+  CHECK_THROWS_WITH(read_checkpoint(path), Catch::Contains("malformed header: the tensor name 'w' occurs twice"));
+  CHECK_THROWS_AS(read_checkpoint(path), IoError);
+}

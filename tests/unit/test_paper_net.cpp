@@ -9,6 +9,7 @@
 
 #include "mien/layers/softmax_cross_entropy.hpp"
 #include "mien/models/paper_net.hpp"
+#include "mien/optim/adam.hpp"
 #include "mien/testing/gradcheck.hpp"
 #include "mien/train/checkpointing.hpp"
 #include "../support/temp_dir.hpp"

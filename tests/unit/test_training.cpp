@@ -8,6 +8,7 @@
 #include "mien/data/dataset.hpp"
 #include "mien/data/loader.hpp"
 #include "mien/data/split.hpp"
+#include "mien/optim/adam.hpp"
 #include "mien/train/trainer.hpp"
 #include "../support/fer2013.hpp"
 #include "../support/temp_dir.hpp"

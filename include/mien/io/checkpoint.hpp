@@ -114,6 +114,9 @@ struct NamedTensor {
 
 // Writes meta and the tensors (on any device; device tensors are copied to the host first).
 inline void save_checkpoint(const std::string& path, const nlohmann::json& meta, const std::vector<NamedTensor>& tensors) {
+  std::vector<std::string> names;
+  for (const NamedTensor& t : tensors) names.push_back(t.name);
+  check_unique_names("save_checkpoint '" + path + "'", names);
   nlohmann::json index = nlohmann::json::array();
   std::uint64_t offset = 0;
   for (const NamedTensor& t : tensors) {
@@ -213,6 +216,10 @@ inline Checkpoint read_checkpoint(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw fail(std::string("malformed header: ") + e.what());
   }
+  std::vector<std::string> names;
+  for (const auto& t : ckpt.tensors) names.push_back(t.first);
+  const std::string twice = repeated_name(names);
+  if (!twice.empty()) throw fail("malformed header: the tensor name '" + twice + "' occurs twice");
   return ckpt;
 }
 
@@ -222,6 +229,9 @@ inline Checkpoint read_checkpoint(const std::string& path) {
 template <class T>
 void load_named(const Checkpoint& ckpt, const std::string& prefix, const std::vector<std::pair<std::string, Tensor<T>*>>& targets,
                 const std::string& source) {
+  std::vector<std::string> names;
+  for (const auto& target : targets) names.push_back(target.first);
+  check_unique_names("loading " + source + " into a model", names);
   std::vector<std::string> problems;
   for (const auto& [name, tensor] : targets) {
     const Tensor<float>* stored = ckpt.find(prefix + name);

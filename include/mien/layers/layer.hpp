@@ -12,12 +12,14 @@
 //                          gradient with dL/dparameter (no accumulation; each layer runs once per step).
 // Returned references stay valid until the next call on the same layer. Layers call ops:: only, so the same
 // layer runs on whichever device its tensors are on.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "mien/core/context.hpp"
+#include "mien/core/error.hpp"
 #include "mien/core/tensor.hpp"
 
 namespace mien {
@@ -88,6 +90,31 @@ std::vector<Ref> prefixed(const std::string& prefix, std::vector<Ref> refs) {
 template <class Ref>
 void append(std::vector<Ref>& out, std::vector<Ref> more) {
   for (auto& r : more) out.push_back(std::move(r));
+}
+
+// The first name, in sorted order, that occurs more than once; empty when every name is unique.
+inline std::string repeated_name(std::vector<std::string> names) {
+  std::sort(names.begin(), names.end());
+  const auto twice = std::adjacent_find(names.begin(), names.end());
+  return twice == names.end() ? std::string() : *twice;
+}
+
+// Refuses a list of tensor names in which one occurs twice: saved under one name, two tensors would load each
+// other's values. `what` says whose names they are, for the message.
+inline void check_unique_names(const std::string& what, const std::vector<std::string>& names) {
+  const std::string twice = repeated_name(names);
+  if (!twice.empty())
+    throw InvalidArgument(what + ": the tensor name '" + twice + "' occurs twice; every parameter and buffer needs "
+                          "a name of its own");
+}
+
+// The names of a module's parameters and buffers, all of which checkpoints store.
+template <class T>
+std::vector<std::string> state_names(Module<T>& module) {
+  std::vector<std::string> names;
+  for (const auto& p : module.params()) names.push_back(p.name);
+  for (const auto& b : module.buffers()) names.push_back(b.name);
+  return names;
 }
 
 }  // namespace mien

@@ -12,9 +12,14 @@ namespace mien {
 template <class T>
 class Sequential : public Layer<T> {
  public:
-  // Appends a layer under a name (used as the prefix of its parameters) and returns it, typed.
+  // Appends a layer under a name (used as the prefix of its parameters) and returns it, typed. Names must be
+  // unique and non-empty: checkpoints find parameters by name.
   template <class L>
   L& add(std::string name, std::unique_ptr<L> layer) {
+    check_arg(!name.empty(), "Sequential::add", "a layer needs a name");
+    for (const auto& entry : layers_)
+      check_arg(entry.name != name, "Sequential::add", "the name '", name, "' is already taken by a ",
+                entry.layer->type(), " layer");
     L& ref = *layer;
     layers_.push_back({std::move(name), std::move(layer)});
     return ref;

@@ -67,6 +67,7 @@ class PaperNet : public Layer<T> {
       in = config_.dense_units[i];
     }
     head_.template emplace<Dense<T>>("logits", ctx, in, config_.classes);
+    check_unique_names("PaperNet", state_names(*this));
   }
 
   const PaperNetConfig& config() const { return config_; }

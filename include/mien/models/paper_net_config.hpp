@@ -43,7 +43,13 @@ struct PaperNetConfig {
     check_arg(input_size > 0 && input_channels > 0 && classes >= 2, op, "input size, channels and classes must be positive (got ",
               input_size, ", ", input_channels, ", ", classes, ")");
     check_arg(!stream_kernels.empty() && !stream_channels.empty(), op, "needs at least one stream and one conv");
-    for (int k : stream_kernels) check_arg(k > 0 && k % 2 == 1, op, "stream kernels must be odd, got ", k);
+    for (std::size_t i = 0; i < stream_kernels.size(); ++i) {
+      const int k = stream_kernels[i];
+      check_arg(k > 0 && k % 2 == 1, op, "stream kernels must be odd, got ", k);
+      // Streams are named by their kernel ("stream3"): two of one size would share their parameters' names.
+      for (std::size_t j = 0; j < i; ++j)
+        check_arg(stream_kernels[j] != k, op, "stream kernel ", k, " is given twice; each stream needs its own size");
+    }
     check_arg(residual_kernel > 0 && residual_kernel % 2 == 1, op, "residual kernel must be odd, got ", residual_kernel);
     check_arg(attention == "per_channel" || attention == "paper_literal", op, "attention must be per_channel or paper_literal, got '",
               attention, "'");
