@@ -27,39 +27,44 @@ inline void warn_skipped(const mien::LoadReport& report) {
   list(report.skipped_folders, "folders that name no emotion class");
 }
 
-// Loads a data set from an image-folder root (with train/ and test/ sub-folders) or from fer2013.csv.
-inline mien::Dataset load_dataset(const std::string& path, const mien::LoadOptions& options) {
-  namespace fs = std::filesystem;
-  if (!fs::exists(path)) throw mien::IoError("data path '" + path + "' does not exist");
-  mien::Dataset all;
-  if (fs::is_regular_file(path)) {
-    mien::Fer2013Csv csv = mien::load_fer2013_csv(path, options);
-    for (mien::Dataset* part : {&csv.training, &csv.public_test, &csv.private_test}) mien::append(all, *part);
-    // The CSV's skipped rows are reported by the file, not by its three parts.
-    all.report.skipped_images.insert(all.report.skipped_images.end(), csv.report.skipped_images.begin(),
-                                     csv.report.skipped_images.end());
-    warn_skipped(all.report);
-    return all;
-  }
-  for (const char* split : {"train", "test"}) {
-    if (!fs::exists(fs::path(path) / split))
-      throw mien::IoError("'" + path + "' has no '" + split + "' folder (expected <root>/{train,test}/<class>/*.jpg)");
-    mien::append(all, mien::load_image_folder(path, split, options));
-  }
+// Loads the given parts of a data set (folder names of its layout; all parts when none are given). Class folders
+// outside the seven emotions (CK+'s "contempt") are left out and reported with their file counts.
+inline mien::Dataset load_dataset(const mien::DatasetLayout& layout, mien::LoadOptions options,
+                                  const std::vector<std::string>& parts = {}) {
+  options.on_unknown_class = mien::OnBadInput::skip;
+  mien::Dataset all = parts.empty() ? mien::load_dataset_parts(layout, options)
+                                    : mien::load_dataset_parts(layout, parts, options);
   warn_skipped(all.report);
   return all;
 }
 
-// The official split's parts for a data set loaded by load_dataset: folders train/test (validation carved from
-// train), or the CSV's Training / PublicTest (validation) / PrivateTest.
-inline mien::OfficialSplitOptions official_parts(const std::string& path) {
-  mien::OfficialSplitOptions parts;
-  if (std::filesystem::is_regular_file(path)) {
-    parts.train_origin = "Training";
-    parts.val_origin = "PublicTest";
-    parts.test_origin = "PrivateTest";
+// The model that ships with mien (models/README.md is its card), for predict and evaluate when no --checkpoint is
+// given: beside an installed program (<prefix>/bin/../share/mien/models) or in the source tree it was built from.
+constexpr const char* bundled_model_file = "fer2013-48.ckpt";
+
+inline std::string bundled_model_path() {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> candidates;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share" / "mien" / "models" / bundled_model_file);
+#ifdef MIEN_SOURCE_MODELS_DIR
+  candidates.push_back(fs::path(MIEN_SOURCE_MODELS_DIR) / bundled_model_file);
+#endif
+  std::string looked;
+  for (const fs::path& p : candidates) {
+    if (fs::is_regular_file(p)) return p.string();
+    looked += "\n  " + p.string();
   }
-  return parts;
+  throw mien::IoError("no --checkpoint given and the bundled model was not found; looked in:" + looked);
+}
+
+// --checkpoint when given, the bundled model otherwise (and says which, on stderr).
+inline std::string checkpoint_or_bundled(const std::string& checkpoint) {
+  if (!checkpoint.empty()) return checkpoint;
+  const std::string path = bundled_model_path();
+  std::fprintf(stderr, "using the bundled model %s\n", path.c_str());
+  return path;
 }
 
 // Parses --device and fails at once, before any data is loaded, when the device cannot be used.

@@ -1,12 +1,13 @@
-// evaluate: runs a checkpoint on a data set's test split (or validation) and prints accuracy, precision, recall
-// and F1 (macro and weighted), the per-class table and the confusion matrix; --out writes them as JSON, CSV and
-// pictures.
+// evaluate: runs a checkpoint (the bundled model when none is given) on a data set's test split (or validation)
+// and prints accuracy, precision, recall and F1 (macro and weighted), the per-class table and the confusion matrix;
+// --out writes them as JSON, CSV and pictures.
 //
 //   evaluate --checkpoint runs/fer48/best.ckpt --data /path/to/fer2013 --out runs/fer48/eval
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -21,8 +22,10 @@ int main(int argc, char** argv) {
   int tta_shift = 0;
   bool drop_duplicates = false, tta = false;
   CLI::App app{"Evaluate a trained mien checkpoint on a data set (the paper's Tables 4 and 5)."};
-  app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer")->required()->check(CLI::ExistingFile);
-  app.add_option("--data", data_path, "image-folder root or fer2013.csv")->required();
+  app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer (default: the bundled model, models/README.md)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--data", data_path, "image-folder root (train/ and test/ or validation/), a labelled folder "
+                 "<class>/*, or fer2013.csv")->required();
   app.add_option("--out", out, "folder for metrics.json, confusion.csv and the pictures");
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   app.add_option("--split", split_name, "official or paper (as used in training)")
@@ -42,27 +45,48 @@ int main(int argc, char** argv) {
   }
   return examples::run_guarded([&] {
     mien::Context ctx(seed, examples::usable_device(device));
+    checkpoint = examples::checkpoint_or_bundled(checkpoint);
     auto [model, info] = mien::load_model(ctx, checkpoint);
     mien::LoadOptions load;
     load.image_size = static_cast<int>(info.config.input_size);
     load.on_bad_image = on_bad_image == "skip" ? mien::OnBadInput::skip : mien::OnBadInput::fail;
-    const mien::Dataset data = examples::load_dataset(data_path, load);
-    mien::Split split;
-    if (split_name == "paper") {
-      split = mien::paper_split(data, mien::PaperSplitOptions{0.70, 0.15, seed});
-    } else {
-      mien::OfficialSplitOptions parts = examples::official_parts(data_path);
-      parts.val_fraction = val_fraction;
-      parts.seed = seed;
-      split = mien::official_split(data, parts);
+    const mien::DatasetLayout layout = mien::find_dataset_layout(data_path);
+    // Only the part evaluated is read where nothing else is needed: a labelled folder is all test; the official
+    // test part stands alone unless duplicates with train are to be dropped.
+    const bool test_only =
+        layout.flat || (!layout.csv && split_name == "official" && part == "test" && !drop_duplicates);
+    if (layout.flat && part != "test")
+      throw mien::InvalidArgument("--part " + part + ": " + layout.describe() + " has only a test part");
+    std::vector<std::string> parts_to_load;  // empty: all
+    if (test_only && !layout.flat) {
+      const std::string held_out = mien::test_part(layout);
+      if (held_out.empty()) throw mien::IoError(layout.describe() + " has no test/ or validation/ part to evaluate");
+      parts_to_load = {held_out};
     }
-    if (drop_duplicates) split = mien::drop_cross_split_duplicates(data, split);
+    const mien::Dataset data = examples::load_dataset(layout, load, parts_to_load);
+    std::vector<std::size_t> indices;
+    if (test_only) {
+      indices.resize(data.size());
+      for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = i;
+    } else {
+      mien::Split split;
+      if (split_name == "paper") {
+        split = mien::paper_split(data, mien::PaperSplitOptions{0.70, 0.15, seed});
+      } else {
+        mien::OfficialSplitOptions parts = mien::official_parts(layout);
+        parts.val_fraction = val_fraction;
+        parts.seed = seed;
+        split = mien::official_split(data, parts);
+      }
+      if (drop_duplicates) split = mien::drop_cross_split_duplicates(data, split);
+      indices = part == "test" ? split.test : split.val;
+    }
     mien::LoaderOptions opts;
     opts.batch_size = 128;
     opts.shuffle = false;
     opts.mean = info.pixel_mean;
     opts.stddev = info.pixel_stddev;
-    mien::BatchLoader loader(data, part == "test" ? split.test : split.val, opts);
+    mien::BatchLoader loader(data, indices, opts);
     const mien::TestTimeAugmentation views{tta, tta_shift};
     const mien::EvaluationReport report = mien::evaluate(ctx, *model, loader, info.class_names, nullptr, views);
     std::printf("%s (%s split, %s part%s)\n%s", checkpoint.c_str(), split_name.c_str(), part.c_str(),

@@ -1,7 +1,9 @@
-// predict: classifies face images with a trained checkpoint: the emotion and the probabilities of all classes,
-// as a table or as JSON. Takes image files and folders (every image inside, recursively).
+// predict: classifies face images with a trained checkpoint (the bundled model when none is given): the emotion and
+// the probabilities of all classes, as a table or as JSON. Takes image files and folders (every image inside,
+// recursively).
 //
-//   predict --checkpoint runs/fer48/best.ckpt face.jpg more_faces/
+//   predict face.jpg more_faces/
+//   predict --checkpoint runs/fer48/best.ckpt face.jpg
 //   predict --checkpoint runs/fer48/best.ckpt --json face.jpg
 #include <algorithm>
 #include <cstdio>
@@ -44,7 +46,8 @@ int main(int argc, char** argv) {
   bool json = false, tta = false;
   int tta_shift = 0;
   CLI::App app{"Classify the facial emotion of images with a trained mien checkpoint."};
-  app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer")->required()->check(CLI::ExistingFile);
+  app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer (default: the bundled model, models/README.md)")
+      ->check(CLI::ExistingFile);
   app.add_option("inputs", inputs, "image files or folders")->required();
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   app.add_flag("--json", json, "print JSON instead of a table");
@@ -58,6 +61,7 @@ int main(int argc, char** argv) {
   }
   return examples::run_guarded([&] {
     mien::Context ctx(0, examples::usable_device(device));
+    checkpoint = examples::checkpoint_or_bundled(checkpoint);
     auto [model, info] = mien::load_model(ctx, checkpoint);
     const int size = static_cast<int>(info.config.input_size);
     const std::vector<fs::path> files = collect_images(inputs);

@@ -44,14 +44,16 @@ static int train(const Flags& f) {
   load.num_threads = f.threads;
   load.on_bad_image = f.on_bad_image == "skip" ? mien::OnBadInput::skip : mien::OnBadInput::fail;
   const auto t0 = std::chrono::steady_clock::now();
-  const mien::Dataset data = examples::load_dataset(f.data, load);
+  const mien::DatasetLayout layout = mien::find_dataset_layout(f.data);
+  std::fprintf(stderr, "data: %s\n", layout.describe().c_str());
+  const mien::Dataset data = examples::load_dataset(layout, load);
   std::fprintf(stderr, "loaded %zu images at %dx%d in %.1f s\n", data.size(), f.input_size, f.input_size,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   mien::Split split;
   if (f.split == "paper") {
     split = mien::paper_split(data, mien::PaperSplitOptions{0.70, 0.15, f.seed});
   } else {
-    mien::OfficialSplitOptions parts = examples::official_parts(f.data);
+    mien::OfficialSplitOptions parts = mien::official_parts(layout);
     parts.val_fraction = f.val_fraction;
     parts.seed = f.seed;
     split = mien::official_split(data, parts);

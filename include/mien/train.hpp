@@ -5,6 +5,7 @@
 #include "mien/data/dataset.hpp"
 #include "mien/data/duplicate_audit.hpp"
 #include "mien/data/image.hpp"
+#include "mien/data/layout.hpp"
 #include "mien/data/loader.hpp"
 #include "mien/data/split.hpp"
 #include "mien/io/checkpoint.hpp"

@@ -246,7 +246,11 @@ inline Dataset load_image_folder(const std::filesystem::path& root, const std::s
     const int label = find_emotion_class(name);
     if (label < 0) {
       if (options.on_unknown_class == OnBadInput::fail) throw unknown_emotion_class(name, folder.string());
-      ds.report.skipped_folders.push_back(folder.string() + ": names no emotion class");
+      std::size_t images = 0;
+      std::error_code err;
+      for (fs::directory_iterator it(folder, err), end; !err && it != end; it.increment(err)) images += !detail::is_hidden(it->path());
+      ds.report.skipped_folders.push_back(folder.string() + ": names no emotion class (" + std::to_string(images) +
+                                          " files left out)");
       continue;
     }
     check_arg(folder_of_class[label].empty(), op, "folders '", folder_of_class[label].string(), "' and '",
