@@ -1,13 +1,17 @@
-// predict: classifies face images with a trained checkpoint (the bundled model when none is given): the emotion and
-// the probabilities of all classes, as a table or as JSON. Takes image files and folders (every image inside,
-// recursively).
+// predict: the emotions of the faces in photos, with a trained checkpoint (the bundled model when none is given):
+// per face its box, the emotion and the probabilities of all classes, as a table or as JSON. Takes image files
+// and folders (every image inside, recursively). A photo larger than twice the model's input is searched for
+// faces (OpenCV's cascade detector, faces/cascade_detector.hpp), each cropped as FER2013 frames its faces
+// (faces/face_crop.hpp); smaller images are taken to be a face already, as is every image with --whole-image.
 //
-//   predict face.jpg more_faces/
-//   predict --checkpoint runs/fer48/best.ckpt face.jpg
+//   predict photo.jpg more_photos/
+//   predict --annotate annotated.jpg photo.jpg
+//   predict --checkpoint runs/fer48/best.ckpt --json face.jpg
 //   predict --checkpoint runs/fer48/best.ckpt --json face.jpg
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +19,13 @@
 #include <nlohmann/json.hpp>
 
 #include "common.hpp"
+#include "mien/faces/face_crop.hpp"
+#if MIEN_WITH_OPENCV
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "mien/faces/cascade_detector.hpp"
+#endif
 
 namespace fs = std::filesystem;
 
@@ -40,17 +51,51 @@ static std::vector<fs::path> collect_images(const std::vector<std::string>& inpu
   return files;
 }
 
+// Draws each face's box and label over the photo (in colour where it has colour) and writes it to `out`.
+static void write_annotated(const fs::path& photo, const fs::path& out, const std::vector<mien::FaceBox>& boxes,
+                            const std::vector<std::string>& labels) {
+#if MIEN_WITH_OPENCV
+  cv::Mat image = cv::imread(photo.string(), cv::IMREAD_COLOR);
+  if (image.empty()) throw mien::IoError("--annotate: OpenCV cannot read '" + photo.string() + "'");
+  const int thickness = std::max(1, image.cols / 300);
+  for (std::size_t i = 0; i < boxes.size(); ++i) {
+    const mien::FaceBox& b = boxes[i];
+    const cv::Scalar colour(40, 220, 40);
+    cv::rectangle(image, cv::Rect(b.x, b.y, b.width, b.height), colour, thickness);
+    const double scale = std::max(0.4, b.width / 160.0);
+    int baseline = 0;
+    const cv::Size text = cv::getTextSize(labels[i], cv::FONT_HERSHEY_SIMPLEX, scale, thickness, &baseline);
+    const int top = std::max(0, b.y - text.height - baseline - 2);
+    cv::rectangle(image, cv::Rect(b.x, top, text.width + 4, text.height + baseline + 2), colour, cv::FILLED);
+    cv::putText(image, labels[i], cv::Point(b.x + 2, top + text.height), cv::FONT_HERSHEY_SIMPLEX, scale,
+                cv::Scalar(0, 0, 0), thickness);
+  }
+  if (out.has_parent_path()) fs::create_directories(out.parent_path());
+  if (!cv::imwrite(out.string(), image)) throw mien::IoError("--annotate: cannot write '" + out.string() + "'");
+#else
+  (void)photo, (void)out, (void)boxes, (void)labels;
+  throw mien::InvalidArgument("--annotate needs OpenCV, which this build has not (install libopencv-dev, reconfigure)");
+#endif
+}
+
 int main(int argc, char** argv) {
-  std::string checkpoint, device = "cpu";
+  std::string checkpoint, device = "cpu", annotate, cascade;
   std::vector<std::string> inputs;
-  bool json = false, tta = false;
+  bool json = false, tta = false, whole_image = false;
   int tta_shift = 0;
-  CLI::App app{"Classify the facial emotion of images with a trained mien checkpoint."};
+  mien::FaceCropOptions crop;
+  CLI::App app{"Recognise the emotions of the faces in photos with a trained mien checkpoint."};
   app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer (default: the bundled model, models/README.md)")
       ->check(CLI::ExistingFile);
   app.add_option("inputs", inputs, "image files or folders")->required();
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   app.add_flag("--json", json, "print JSON instead of a table");
+  app.add_flag("--whole-image", whole_image, "classify each whole image as one face (no face detection)");
+  app.add_option("--annotate", annotate, "write the photo with boxes and emotions here (with several photos: a folder)");
+  app.add_option("--cascade", cascade, "face detector model (OpenCV cascade XML; default: opencv-data's frontal face)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--margin", crop.margin, "widen each detected box by this fraction of its side on every side")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_flag("--tta", tta, "average the image's and its mirror image's probabilities (test-time augmentation)");
   app.add_option("--tta-shift", tta_shift, "also average over the image moved by this many pixels left, right, up "
                  "and down (0: off)")->check(CLI::NonNegativeNumber);
@@ -67,40 +112,82 @@ int main(int argc, char** argv) {
     const std::vector<fs::path> files = collect_images(inputs);
     const mien::TestTimeAugmentation views{tta, tta_shift};
     if (files.empty()) throw mien::InvalidArgument("no images found in the given inputs");
+    const bool annotate_folder = !annotate.empty() && (files.size() > 1 || fs::is_directory(annotate));
+    std::unique_ptr<mien::FaceDetector> detector;  // made on the first photo that needs it
+    auto detect = [&](const mien::GrayImage& photo) {
+#if MIEN_WITH_OPENCV
+      if (!detector) {
+        mien::CascadeOptions options;
+        options.model = cascade;
+        detector = std::make_unique<mien::CascadeFaceDetector>(options);
+      }
+      return detector->detect(photo);
+#else
+      (void)photo;
+      throw mien::InvalidArgument("this build has no face detector (OpenCV was not found when it was configured); "
+                                  "install libopencv-dev and opencv-data and reconfigure, or use --whole-image");
+      return std::vector<mien::FaceBox>{};
+#endif
+    };
 
     nlohmann::json results = nlohmann::json::array();
     if (!json) {
-      std::printf("%-40s %-10s", "image", "emotion");
+      std::printf("%-40s %4s %-18s %-10s", "image", "face", "box (x,y wxh)", "emotion");
       for (const auto& name : info.class_names) std::printf(" %8s", name.substr(0, 8).c_str());
       std::printf("\n");
     }
     mien::SoftmaxCrossEntropy<float> softmax;  // its probs() are the softmax of the logits
+    const mien::Tensor<std::int32_t> dummy_label = mien::Tensor<std::int32_t>::zeros(mien::Shape{1}, ctx.device());
+    mien::Tensor<float> x(mien::Shape{0}, ctx.device());
+    mien::Tensor<float> host(mien::Shape{1, 1, size, size});
     int failures = 0;
     for (const fs::path& file : files) {
-      mien::GrayImage image;
+      mien::GrayImage photo;
       try {
-        image = mien::resize_gray(mien::read_image(file), size, size);
+        photo = mien::read_image(file);
       } catch (const mien::Error& e) {
         std::fprintf(stderr, "skipped: %s\n", e.what());
         ++failures;
         continue;
       }
-      mien::Tensor<float> host(mien::Shape{1, 1, size, size});
-      for (std::size_t i = 0; i < host.numel(); ++i)
-        host[i] = (image.pixels[i] / 255.0f - info.pixel_mean) / info.pixel_stddev;
-      const mien::Tensor<std::int32_t> dummy_label = mien::Tensor<std::int32_t>::zeros(mien::Shape{1}, ctx.device());
-      mien::Tensor<float> x(mien::Shape{0}, ctx.device());
-      const std::vector<float> p = mien::probabilities_over_views(ctx, *model, host, x, dummy_label, softmax, views);
-      const std::size_t best = static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin());
-      if (json) {
-        nlohmann::json probs;
-        for (std::size_t c = 0; c < p.size(); ++c) probs[info.class_names[c]] = p[c];
-        results.push_back({{"image", file.string()}, {"emotion", info.class_names[best]}, {"probabilities", probs}});
-      } else {
-        std::printf("%-40s %-10s", file.string().c_str(), info.class_names[best].c_str());
-        for (float v : p) std::printf(" %8.4f", v);
-        std::printf("\n");
+      const bool is_face = whole_image || std::max(photo.width, photo.height) <= 2 * size;
+      const std::vector<mien::FaceBox> boxes =
+          is_face ? std::vector<mien::FaceBox>{{0, 0, photo.width, photo.height, 1.0}} : detect(photo);
+      if (boxes.empty()) {
+        std::fprintf(stderr, "no face found in %s (--whole-image classifies the whole picture)\n", file.c_str());
+        ++failures;
+        continue;
       }
+      nlohmann::json faces = nlohmann::json::array();
+      std::vector<std::string> labels;
+      for (std::size_t f = 0; f < boxes.size(); ++f) {
+        const mien::FaceBox& b = boxes[f];
+        const mien::GrayImage face = is_face ? mien::resize_gray(photo, size, size) : mien::crop_face(photo, b, size, crop);
+        for (std::size_t i = 0; i < host.numel(); ++i)
+          host[i] = (face.pixels[i] / 255.0f - info.pixel_mean) / info.pixel_stddev;
+        const std::vector<float> p = mien::probabilities_over_views(ctx, *model, host, x, dummy_label, softmax, views);
+        const std::size_t best = static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin());
+        char percent[16];
+        std::snprintf(percent, sizeof percent, " %.0f%%", 100.0 * p[best]);
+        labels.push_back(info.class_names[best] + percent);
+        if (json) {
+          nlohmann::json probs;
+          for (std::size_t c = 0; c < p.size(); ++c) probs[info.class_names[c]] = p[c];
+          faces.push_back({{"box", {{"x", b.x}, {"y", b.y}, {"width", b.width}, {"height", b.height}}},
+                           {"emotion", info.class_names[best]},
+                           {"probabilities", probs}});
+        } else {
+          char box[40];
+          std::snprintf(box, sizeof box, "%d,%d %dx%d", b.x, b.y, b.width, b.height);
+          std::printf("%-40s %4zu %-18s %-10s", file.string().c_str(), f + 1, box, info.class_names[best].c_str());
+          for (float v : p) std::printf(" %8.4f", v);
+          std::printf("\n");
+        }
+      }
+      if (json) results.push_back({{"image", file.string()}, {"faces", faces}});
+      if (!annotate.empty())
+        write_annotated(file, annotate_folder ? fs::path(annotate) / (file.stem().string() + ".jpg") : fs::path(annotate),
+                        boxes, labels);
     }
     if (json) std::printf("%s\n", results.dump(2).c_str());
     return failures ? static_cast<int>(examples::run_error) : static_cast<int>(examples::ok);

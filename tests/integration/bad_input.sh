@@ -47,7 +47,11 @@ expect 2 "--scale-min" --data "$work/data" --scale-min 2 --scale-max 1
 expect 1 "does not exist" --data "$work/nowhere" "${quick[@]}"
 mkdir -p "$work/flat"
 cp "$work/data/train/happy/0000.png" "$work/flat/"
-expect 1 "has no 'train' folder" --data "$work/flat" "${quick[@]}"
+expect 1 "holds no data set mien knows" --data "$work/flat" "${quick[@]}"
+# A labelled folder without parts cannot be split the official way; the message names the way that works.
+mkdir -p "$work/labelled/happy"
+cp "$work/data/train/happy/0000.png" "$work/labelled/happy/"
+expect 1 "use --split paper" --data "$work/labelled" "${quick[@]}"
 
 # A messy folder: a truncated PNG (a half-finished download) fails the load naming the file, or is skipped.
 cp -r "$work/data" "$work/messy"

@@ -63,4 +63,19 @@ status=0
 [[ $status -eq 1 ]] || fail "predict on a corrupt image exited with $status, not 1"
 grep -q "good.png" "$work/mixed.out" || fail "the good image was not classified"
 grep -q "skipped: .*broken.png" "$work/mixed.err" || fail "the corrupt image was not named: $(cat "$work/mixed.err")"
-echo "PASS: trained with cosine/shift/erase/weight decay/TTA; evaluate and predict (plain, TTA, corrupt input)"
+# A picture larger than twice the model's input is searched for faces. These stripes hold none: named, exit 1 (or,
+# in a build without OpenCV, a detector is said to be needed, exit 2); --whole-image classifies the picture.
+"$tool" make-images "$work/big" 0 1 100
+big=$(find "$work/big/test" -type f | head -n 1)
+status=0
+"$predict" --checkpoint "$work/run/best.ckpt" "$big" >"$work/big.out" 2>"$work/big.err" || status=$?
+if grep -q "no face found in .*$(basename "$big")" "$work/big.err"; then
+  [[ $status -eq 1 ]] || fail "predict on a picture without a face exited with $status, not 1"
+elif grep -q "has no face detector" "$work/big.err"; then
+  [[ $status -eq 2 ]] || fail "predict without a detector exited with $status, not 2"
+else
+  fail "predict on a picture without a face: $(cat "$work/big.err")"
+fi
+[[ $("$predict" --checkpoint "$work/run/best.ckpt" --whole-image "$big" | wc -l) -eq 2 ]] ||
+  fail "predict --whole-image: header + 1 row"
+echo "PASS: trained with cosine/shift/erase/weight decay/TTA; evaluate and predict (plain, TTA, corrupt input, no face)"
