@@ -68,7 +68,7 @@ TEST_CASE("FER2013's Kaggle folders: train/ and test/", "[data][layout]") {
 
 TEST_CASE("The paper's FERD1: images/train and images/validation, with its class spellings", "[data][layout]") {
   mien::testing::TempDir dir("mien-layout");
-  for (const fs::path base : {dir.path() / "a" / "images", dir.path() / "b" / "images" / "images"}) {
+  for (const fs::path& base : {dir.path() / "a" / "images", dir.path() / "b" / "images" / "images"}) {
     images(base / "train" / "disgusted", 2);
     images(base / "train" / "fearful", 3);
     images(base / "train" / "surprised", 1);

@@ -13,7 +13,7 @@
 
 #include "mien/core/error.hpp"
 #include "mien/layers/softmax_cross_entropy.hpp"
-#include "mien/models/paper_net.hpp"
+#include "mien/layers/layer.hpp"
 
 namespace mien {
 
@@ -55,10 +55,10 @@ inline void shift_images(const Tensor<float>& images, int dx, int dy, Tensor<flo
   }
 }
 
-// The model's class probabilities for the host batch `images` (inference mode), averaged over the views of `tta`:
+// The class probabilities of any model that maps images to logits, for the host batch `images` (inference mode), averaged over the views of `tta`:
 // [N * classes], row-major. `x` is a buffer for the device copy, `labels` any labels of the batch on the device
 // (only the probabilities are used).
-inline std::vector<float> probabilities_over_views(Context& ctx, PaperNet<float>& model, const Tensor<float>& images,
+inline std::vector<float> probabilities_over_views(Context& ctx, Layer<float>& model, const Tensor<float>& images,
                                                    Tensor<float>& x, const Tensor<std::int32_t>& labels,
                                                    SoftmaxCrossEntropy<float>& softmax, const TestTimeAugmentation& tta) {
   check_arg(tta.shift_pixels >= 0 && tta.shift_pixels < images.shape()[2] && tta.shift_pixels < images.shape()[3],

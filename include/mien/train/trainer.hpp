@@ -84,10 +84,10 @@ inline double cosine_lr_scale(int epoch, int epochs) {
   return 0.5 * (1.0 + std::cos(pi * static_cast<double>(epoch - 1) / static_cast<double>(std::max(1, epochs))));
 }
 
-// Evaluates the model on every batch of a loader in inference mode. With test-time augmentation, each image's
+// Evaluates a model (any that maps images to logits) on every batch of a loader in inference mode. With test-time augmentation, each image's
 // class probabilities are the mean over its views (test_time_augmentation.hpp); the loss is then the
 // cross-entropy of that mean.
-inline EvaluationReport evaluate(Context& ctx, PaperNet<float>& model, BatchLoader& loader,
+inline EvaluationReport evaluate(Context& ctx, Layer<float>& model, BatchLoader& loader,
                                  const std::vector<std::string>& class_names,
                                  std::vector<std::vector<float>>* probabilities = nullptr,
                                  const TestTimeAugmentation& tta = {}) {
