@@ -17,7 +17,20 @@
 
 using namespace mien;
 
+// The sanitizer builds check memory, not the model; 3,589 instrumented forward passes would only cost them time.
+#if defined(__SANITIZE_ADDRESS__)
+#define MIEN_UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define MIEN_UNDER_SANITIZER 1
+#endif
+#endif
+
 TEST_CASE("The bundled model scores on the FER2013 test folder what its model card says", "[bundled][data]") {
+#ifdef MIEN_UNDER_SANITIZER
+  WARN("skipped under a sanitizer: the plain build runs this test");
+  return;
+#endif
   const std::filesystem::path models = std::filesystem::path(MIEN_SOURCE_DIR) / "models";
   const std::filesystem::path model_path = models / "fer2013-48.ckpt", card_path = models / "fer2013-48-test.json";
   if (!std::filesystem::exists(model_path)) {
