@@ -13,32 +13,16 @@
 #include <CLI/CLI.hpp>
 
 #include "mien/data/image.hpp"
-#include "mien/data/random.hpp"
 #include "mien/faces/cascade_detector.hpp"
 #include "mien/faces/face_crop.hpp"
 #include "mien/layers/softmax_cross_entropy.hpp"
+#include "mien/testing/face_scenes.hpp"
 #include "mien/train/checkpointing.hpp"
 
 namespace fs = std::filesystem;
 using namespace mien;
 
 namespace {
-
-GrayImage grey_scene(std::uint64_t seed) {
-  GrayImage s;
-  s.width = 640;
-  s.height = 480;
-  s.pixels.resize(640 * 480);
-  const RandomStream noise{seed, 0x5CE7Eu, 0};
-  for (std::size_t i = 0; i < s.pixels.size(); ++i) s.pixels[i] = static_cast<std::uint8_t>(112 + 32 * noise.uniform(i));
-  return s;
-}
-
-void paste(GrayImage& scene, const GrayImage& face, int x0, int y0) {
-  for (int y = 0; y < face.height; ++y)
-    for (int x = 0; x < face.width; ++x)
-      scene.pixels[static_cast<std::size_t>(y0 + y) * scene.width + x0 + x] = face.at(x, y);
-}
 
 double quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
@@ -65,26 +49,17 @@ int main(int argc, char** argv) {
     // Framing: each face at 4x (192 px) in a 640x480 scene; the ratio of the face image's side to the box's.
     std::vector<double> ratios, dx, dy;
     std::size_t seen = 0;
-    std::vector<fs::path> classes;
-    for (const auto& e : fs::directory_iterator(fs::path(data) / "test")) classes.push_back(e.path());
-    std::sort(classes.begin(), classes.end());
     GrayImage timing_scene;
-    for (const fs::path& c : classes) {
-      std::vector<fs::path> files;
-      for (const auto& e : fs::directory_iterator(c)) files.push_back(e.path());
-      std::sort(files.begin(), files.end());
-      files.resize(std::min<std::size_t>(files.size(), static_cast<std::size_t>(per_class)));
-      for (const fs::path& f : files) {
-        GrayImage scene = grey_scene(seen++);
-        paste(scene, resize_gray(read_image(f), 192, 192), 224, 144);
-        const std::vector<FaceBox> faces = detector.detect(scene);
-        if (faces.empty()) continue;
-        const FaceBox& b = faces.front();
-        if (timing_scene.pixels.empty()) timing_scene = scene;
-        ratios.push_back(192.0 / std::max(b.width, b.height));
-        dx.push_back((b.x + b.width / 2.0 - 320.0) / 192.0);
-        dy.push_back((b.y + b.height / 2.0 - 240.0) / 192.0);
-      }
+    for (const fs::path& f : testing::first_faces_per_class(fs::path(data) / "test", static_cast<std::size_t>(per_class))) {
+      GrayImage scene = testing::noise_scene(seen++);
+      testing::paste_face(scene, resize_gray(read_image(f), 192, 192), 224, 144);
+      const std::vector<FaceBox> faces = detector.detect(scene);
+      if (faces.empty()) continue;
+      const FaceBox& b = faces.front();
+      if (timing_scene.pixels.empty()) timing_scene = scene;
+      ratios.push_back(192.0 / std::max(b.width, b.height));
+      dx.push_back((b.x + b.width / 2.0 - 320.0) / 192.0);
+      dy.push_back((b.y + b.height / 2.0 - 240.0) / 192.0);
     }
     std::printf("## Framing: the cascade's box on FER2013 test faces (192 px in a 640x480 scene)\n\n");
     std::printf("| faces | found | side ratio p10 | median | p90 | margin per side (median) | centre offset x | y |\n");
@@ -121,8 +96,7 @@ int main(int argc, char** argv) {
         const auto t1 = std::chrono::steady_clock::now();
         for (const FaceBox& b : faces) {
           const GrayImage face = crop_face(timing_scene, b, size);
-          for (std::size_t k = 0; k < x.numel(); ++k)
-            x[k] = (face.pixels[k] / 255.0f - info.pixel_mean) / info.pixel_stddev;
+          fill_model_input(face, info, x);
           softmax.forward(ctx, model->forward(ctx, x, Mode::infer), label);
           ++classified;
         }

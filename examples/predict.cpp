@@ -163,8 +163,7 @@ int main(int argc, char** argv) {
       for (std::size_t f = 0; f < boxes.size(); ++f) {
         const mien::FaceBox& b = boxes[f];
         const mien::GrayImage face = is_face ? mien::resize_gray(photo, size, size) : mien::crop_face(photo, b, size, crop);
-        for (std::size_t i = 0; i < host.numel(); ++i)
-          host[i] = (face.pixels[i] / 255.0f - info.pixel_mean) / info.pixel_stddev;
+        mien::fill_model_input(face, info, host);
         const std::vector<float> p = mien::probabilities_over_views(ctx, *model, host, x, dummy_label, softmax, views);
         const std::size_t best = static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin());
         char percent[16];

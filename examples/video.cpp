@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     const mien::Tensor<std::int32_t> label = mien::Tensor<std::int32_t>::zeros(mien::Shape{1}, ctx.device());
     mien::Tensor<float> host(mien::Shape{1, 1, size, size}), x(mien::Shape{0}, ctx.device());
     auto classify = [&](const mien::GrayImage& face) {
-      for (std::size_t i = 0; i < host.numel(); ++i) host[i] = (face.pixels[i] / 255.0f - info.pixel_mean) / info.pixel_stddev;
+      mien::fill_model_input(face, info, host);
       x.copy_from(host);
       softmax.forward(ctx, model->forward(ctx, x, mien::Mode::infer), label);
       return softmax.probs().to_vector();

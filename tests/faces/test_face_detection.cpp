@@ -11,53 +11,16 @@
 #include <vector>
 
 #include "mien/data/image.hpp"
-#include "mien/data/random.hpp"
 #include "mien/faces/cascade_detector.hpp"
 #include "mien/faces/face_crop.hpp"
 #include "mien/layers/softmax_cross_entropy.hpp"
+#include "mien/testing/face_scenes.hpp"
 #include "mien/train/checkpointing.hpp"
 #include "../support/fer2013.hpp"
 #include "../support/temp_dir.hpp"
 
 using namespace mien;
 namespace fs = std::filesystem;
-
-namespace {
-
-// The first `per_class` test images of every class folder, sorted by name.
-std::vector<fs::path> test_faces(const fs::path& root, int per_class) {
-  std::vector<fs::path> out;
-  std::vector<fs::path> classes;
-  for (const auto& entry : fs::directory_iterator(root / "test")) classes.push_back(entry.path());
-  std::sort(classes.begin(), classes.end());
-  for (const fs::path& c : classes) {
-    std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(c)) files.push_back(entry.path());
-    std::sort(files.begin(), files.end());
-    files.resize(std::min<std::size_t>(files.size(), static_cast<std::size_t>(per_class)));
-    out.insert(out.end(), files.begin(), files.end());
-  }
-  return out;
-}
-
-// A 640x480 scene of faint seeded noise around mid-grey.
-GrayImage scene(std::uint64_t seed) {
-  GrayImage s;
-  s.width = 640;
-  s.height = 480;
-  s.pixels.resize(640 * 480);
-  const RandomStream noise{seed, 0x5CE7Eu, 0};
-  for (std::size_t i = 0; i < s.pixels.size(); ++i) s.pixels[i] = static_cast<std::uint8_t>(112 + 32 * noise.uniform(i));
-  return s;
-}
-
-void paste(GrayImage& scene, const GrayImage& face, int x0, int y0) {
-  for (int y = 0; y < face.height; ++y)
-    for (int x = 0; x < face.width; ++x)
-      scene.pixels[static_cast<std::size_t>(y0 + y) * scene.width + x0 + x] = face.at(x, y);
-}
-
-}  // namespace
 
 TEST_CASE("The cascade detector refuses a model file that is not a cascade", "[faces]") {
   testing::TempDir dir("mien-faces");
@@ -78,7 +41,7 @@ TEST_CASE("FER2013 faces placed in scenes are found, and their crops classified 
     return;
   }
   CascadeFaceDetector detector;
-  const std::vector<fs::path> faces = test_faces(*root, 12);  // 84 faces, 12 of each class
+  const std::vector<fs::path> faces = testing::first_faces_per_class(*root / "test", 12);  // 84 faces, 12 of each class
   REQUIRE(faces.size() == 84);
 
   // Two faces per scene, at seeded places and sizes (3x to 4x FER2013's 48 pixels), left and right half.
@@ -91,12 +54,12 @@ TEST_CASE("FER2013 faces placed in scenes are found, and their crops classified 
   std::vector<Placed> placed;
   const RandomStream where{11, 0x9A5Eu, 0};
   for (std::size_t i = 0; i < faces.size(); ++i) {
-    if (i % 2 == 0) scenes.push_back(scene(i));
+    if (i % 2 == 0) scenes.push_back(testing::noise_scene(i));
     const int side = 144 + static_cast<int>(48 * where.uniform(4 * i));
     const int x = (i % 2 ? 330 : 10) + static_cast<int>((300 - side) * where.uniform(4 * i + 1));
     const int y = 10 + static_cast<int>((460 - side) * where.uniform(4 * i + 2));
     const GrayImage original = read_image(faces[i]);
-    paste(scenes.back(), resize_gray(original, side, side), x, y);
+    testing::paste_face(scenes.back(), resize_gray(original, side, side), x, y);
     placed.push_back({original, FaceBox{x, y, side, side}, scenes.size() - 1});
   }
 
@@ -156,8 +119,7 @@ TEST_CASE("FER2013 faces placed in scenes are found, and their crops classified 
   const Tensor<std::int32_t> label = Tensor<std::int32_t>::zeros(Shape{1});
   auto classify = [&](const GrayImage& face) {
     Tensor<float> x(Shape{1, 1, size, size});
-    const GrayImage sized = resize_gray(face, size, size);
-    for (std::size_t k = 0; k < x.numel(); ++k) x[k] = (sized.pixels[k] / 255.0f - info.pixel_mean) / info.pixel_stddev;
+    fill_model_input(resize_gray(face, size, size), info, x);
     softmax.forward(ctx, model->forward(ctx, x, Mode::infer), label);
     const std::vector<float> p = softmax.probs().to_vector();
     return std::max_element(p.begin(), p.end()) - p.begin();

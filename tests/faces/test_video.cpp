@@ -16,6 +16,7 @@
 #include "mien/data/image.hpp"
 #include "mien/faces/cascade_detector.hpp"
 #include "mien/faces/video.hpp"
+#include "mien/testing/face_scenes.hpp"
 #include "../support/fer2013.hpp"
 #include "../support/temp_dir.hpp"
 
@@ -52,8 +53,7 @@ TEST_CASE("A video made of a FER2013 face moving through a scene runs end to end
     GrayImage padded;
     padded.width = padded.height = 320;
     padded.pixels.assign(320 * 320, 128);
-    for (int y = 0; y < 192; ++y)
-      for (int x = 0; x < 192; ++x) padded.pixels[static_cast<std::size_t>(y + 64) * 320 + x + 64] = candidate.at(x, y);
+    testing::paste_face(padded, candidate, 64, 64);
     if (!detector.detect(padded).empty()) {
       face = candidate;
       break;

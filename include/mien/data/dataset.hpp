@@ -161,6 +161,23 @@ inline bool is_hidden(const std::filesystem::path& path) {
   return !name.empty() && name[0] == '.';
 }
 
+// A folder's non-hidden entries that pass `keep`, sorted by name; IoError (prefixed with `op`) if it cannot be listed.
+template <class Keep>
+std::vector<std::filesystem::path> visible_entries(const std::filesystem::path& folder, const char* op, Keep keep) {
+  std::vector<std::filesystem::path> out;
+  std::error_code err;
+  for (std::filesystem::directory_iterator it(folder, err), end; !err && it != end; it.increment(err))
+    if (!is_hidden(it->path()) && keep(*it)) out.push_back(it->path());
+  if (err) throw IoError(std::string(op) + ": cannot list '" + folder.string() + "': " + err.message());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+inline bool is_folder_entry(const std::filesystem::directory_entry& e) {
+  std::error_code err;
+  return e.is_directory(err);
+}
+
 // Keeps the decoded slots whose error is empty, in order, and sizes the per-sample arrays to match.
 inline void compact_slots(Dataset& ds, const std::vector<std::string>& errors) {
   const std::size_t per_image = ds.image_pixels();
@@ -217,20 +234,6 @@ inline Dataset load_image_folder(const std::filesystem::path& root, const std::s
     throw IoError(std::string(op) + ": '" + dir.string() +
                   "' is not a folder (expected the layout <root>/<split>/<class>/<image files>)");
 
-  // Lists a folder's non-hidden entries that pass `keep`, sorted by name.
-  auto list = [](const fs::path& folder, auto keep) {
-    std::vector<fs::path> out;
-    std::error_code err;
-    for (fs::directory_iterator it(folder, err), end; !err && it != end; it.increment(err))
-      if (!detail::is_hidden(it->path()) && keep(*it)) out.push_back(it->path());
-    if (err) throw IoError(std::string(op) + ": cannot list '" + folder.string() + "': " + err.message());
-    std::sort(out.begin(), out.end());
-    return out;
-  };
-  auto is_folder = [](const fs::directory_entry& e) {
-    std::error_code err;
-    return e.is_directory(err);
-  };
   auto is_file = [](const fs::directory_entry& e) {
     std::error_code err;
     return e.is_regular_file(err);
@@ -240,7 +243,7 @@ inline Dataset load_image_folder(const std::filesystem::path& root, const std::s
   ds.height = ds.width = options.image_size;
   ds.origin_names = {split};
   std::array<fs::path, num_emotion_classes> folder_of_class;
-  const std::vector<fs::path> class_folders = list(dir, is_folder);
+  const std::vector<fs::path> class_folders = detail::visible_entries(dir, op, detail::is_folder_entry);
   for (const fs::path& folder : class_folders) {
     const std::string name = folder.filename().string();
     const int label = find_emotion_class(name);
@@ -248,7 +251,8 @@ inline Dataset load_image_folder(const std::filesystem::path& root, const std::s
       if (options.on_unknown_class == OnBadInput::fail) throw unknown_emotion_class(name, folder.string());
       std::size_t images = 0;
       std::error_code err;
-      for (fs::directory_iterator it(folder, err), end; !err && it != end; it.increment(err)) images += !detail::is_hidden(it->path());
+      for (fs::directory_iterator it(folder, err), end; !err && it != end; it.increment(err))
+        images += !detail::is_hidden(it->path());
       ds.report.skipped_folders.push_back(folder.string() + ": names no emotion class (" + std::to_string(images) +
                                           " files left out)");
       continue;
@@ -261,7 +265,7 @@ inline Dataset load_image_folder(const std::filesystem::path& root, const std::s
   std::vector<std::int32_t> file_labels;
   for (int label = 0; label < num_emotion_classes; ++label) {
     if (folder_of_class[label].empty()) continue;
-    for (fs::path& file : list(folder_of_class[label], is_file)) {
+    for (fs::path& file : detail::visible_entries(folder_of_class[label], op, is_file)) {
       files.push_back(std::move(file));
       file_labels.push_back(label);
     }

@@ -50,18 +50,6 @@ inline std::string lower(std::string s) {
   return s;
 }
 
-inline std::vector<std::filesystem::path> visible_subfolders(const std::filesystem::path& dir) {
-  std::vector<std::filesystem::path> out;
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code err;
-    if (!is_hidden(it->path()) && it->is_directory(err)) out.push_back(it->path());
-  }
-  if (ec) throw IoError("cannot list '" + dir.string() + "': " + ec.message());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // The name of the sub-folder of `dir` that is one of `spellings` (any case), or "".
 inline std::string part_folder(const std::vector<std::filesystem::path>& subfolders,
                                std::initializer_list<const char*> spellings) {
@@ -90,7 +78,7 @@ inline DatasetLayout find_dataset_layout(const std::filesystem::path& path) {
   }
   fs::path dir = path;
   for (int depth = 0; depth < 4; ++depth) {
-    const std::vector<fs::path> subs = detail::visible_subfolders(dir);
+    const std::vector<fs::path> subs = detail::visible_entries(dir, "find_dataset_layout", detail::is_folder_entry);
     layout.train = detail::part_folder(subs, {"train", "training"});
     layout.validation = detail::part_folder(subs, {"validation", "val", "valid"});
     layout.test = detail::part_folder(subs, {"test", "testing"});

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mien/data/image.hpp"
 #include "mien/io/checkpoint.hpp"
 #include "mien/models/paper_net.hpp"
 #include "mien/optim/optimizer.hpp"
@@ -59,30 +60,38 @@ struct ModelInfo {
   float pixel_mean = 0, pixel_stddev = 1;
 };
 
+// The part of a checkpoint's meta that describes the model (training and weights-only files alike), and its
+// tensors ("model.<name>").
+inline nlohmann::json model_meta(const ModelInfo& info, const nlohmann::json& extra) {
+  return {{"format", paper_net_format},
+          {"config", info.config},
+          {"class_names", info.class_names},
+          {"normalization", {{"mean", info.pixel_mean}, {"stddev", info.pixel_stddev}}},
+          {"extra", extra}};
+}
+
+inline std::vector<NamedTensor> model_tensors(PaperNet<float>& model) {
+  std::vector<NamedTensor> tensors;
+  for (auto& [name, tensor] : state_tensors(model)) tensors.push_back({"model." + name, tensor});
+  return tensors;
+}
+
 inline void save_training_checkpoint(const std::string& path, PaperNet<float>& model, Optimizer<float>& optimizer,
                                      const ModelInfo& info, const TrainingState& state, const nlohmann::json& extra = {}) {
   nlohmann::json history = nlohmann::json::array();
   for (const EpochRecord& r : state.history) history.push_back(to_json(r));
-  nlohmann::json meta = {{"format", paper_net_format},
-                         {"config", info.config},
-                         {"class_names", info.class_names},
-                         {"normalization", {{"mean", info.pixel_mean}, {"stddev", info.pixel_stddev}}},
-                         {"state",
-                          {{"epochs_done", state.epochs_done},
-                           {"batches_done", state.batches_done},
-                           {"step", state.step},
-                           {"best_val_accuracy", state.best_val_accuracy},
-                           {"best_epoch", state.best_epoch},
-                           {"epochs_without_improvement", state.epochs_without_improvement},
-                           {"lr_scale", state.lr_scale},
-                           {"history", history}}},
-                         {"optimizer",
-                          {{"type", optimizer.type()},
-                           {"options", optimizer.options_json()},
-                           {"iterations", optimizer.iterations()}}},
-                         {"extra", extra}};
-  std::vector<NamedTensor> tensors;
-  for (auto& [name, tensor] : state_tensors(model)) tensors.push_back({"model." + name, tensor});
+  nlohmann::json meta = model_meta(info, extra);
+  meta["state"] = {{"epochs_done", state.epochs_done},
+                   {"batches_done", state.batches_done},
+                   {"step", state.step},
+                   {"best_val_accuracy", state.best_val_accuracy},
+                   {"best_epoch", state.best_epoch},
+                   {"epochs_without_improvement", state.epochs_without_improvement},
+                   {"lr_scale", state.lr_scale},
+                   {"history", history}};
+  meta["optimizer"] = {
+      {"type", optimizer.type()}, {"options", optimizer.options_json()}, {"iterations", optimizer.iterations()}};
+  std::vector<NamedTensor> tensors = model_tensors(model);
   for (auto& ref : optimizer.state()) tensors.push_back({optimizer.type() + "." + ref.name, ref.value});
   save_checkpoint(path, meta, tensors);
 }
@@ -92,15 +101,9 @@ inline void save_training_checkpoint(const std::string& path, PaperNet<float>& m
 // came from (the run, the commit, its accuracy). It loads with load_model; training cannot resume from it.
 inline void save_model_weights(const std::string& path, PaperNet<float>& model, const ModelInfo& info,
                                const nlohmann::json& extra = {}) {
-  nlohmann::json meta = {{"format", paper_net_format},
-                         {"config", info.config},
-                         {"class_names", info.class_names},
-                         {"normalization", {{"mean", info.pixel_mean}, {"stddev", info.pixel_stddev}}},
-                         {"weights_only", true},
-                         {"extra", extra}};
-  std::vector<NamedTensor> tensors;
-  for (auto& [name, tensor] : state_tensors(model)) tensors.push_back({"model." + name, tensor});
-  save_checkpoint(path, meta, tensors);
+  nlohmann::json meta = model_meta(info, extra);
+  meta["weights_only"] = true;
+  save_checkpoint(path, meta, model_tensors(model));
 }
 
 inline bool is_weights_only(const Checkpoint& ckpt) { return ckpt.meta.value("weights_only", false); }
@@ -120,6 +123,14 @@ inline ModelInfo model_info_from(const Checkpoint& ckpt, const std::string& path
     throw IoError("checkpoint '" + path + "': malformed model description: " + e.what());
   }
   return info;
+}
+
+// Writes a model-size grayscale face into `host` ([1, 1, size, size] on the CPU) as the model was trained to see
+// it: (pixel / 255 - mean) / stddev with the checkpoint's normalisation.
+inline void fill_model_input(const GrayImage& face, const ModelInfo& info, Tensor<float>& host) {
+  check_arg(face.pixels.size() == host.numel(), "fill_model_input", "a ", face.width, "x", face.height,
+            " image does not fill an input of shape ", host.shape());
+  for (std::size_t i = 0; i < host.numel(); ++i) host[i] = (face.pixels[i] / 255.0f - info.pixel_mean) / info.pixel_stddev;
 }
 
 // The optimizer a training checkpoint was written with ("adam" or "sgd").
