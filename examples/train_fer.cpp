@@ -20,7 +20,7 @@
 namespace fs = std::filesystem;
 
 struct Flags {
-  std::string data, out = "runs/latest", resume, device = "cpu", split = "official", attention = "per_channel";
+  std::string data, out = "runs/latest", resume, init_from, device = "cpu", split = "official", attention = "per_channel";
   std::string lr_schedule = "none", on_bad_image = "fail", optimizer = "adam";
   int input_size = 128, epochs = 80, threads = 0, early_stopping = 0, attention_images = 8, tta_shift = 0;
   std::int64_t batch = 32, max_train = 0, max_batches = 0;
@@ -127,11 +127,22 @@ static int train(const Flags& f) {
     std::fprintf(stderr, "resumed from %s: %d epochs done, step %llu\n", f.resume.c_str(), state.epochs_done,
                  static_cast<unsigned long long>(state.step));
   }
+  if (!f.init_from.empty() && !f.resume.empty())
+    throw mien::InvalidArgument("--init-from starts a new training cycle and --resume continues one: give one of them");
+  if (!f.init_from.empty()) {
+    // Weights only: a second training cycle (fresh optimizer, schedule and epoch count) from an earlier model, which
+    // must have this run's architecture and input standardisation.
+    const mien::ModelInfo from = mien::load_training_checkpoint(f.init_from, model);
+    if (from.pixel_mean != info.pixel_mean || from.pixel_stddev != info.pixel_stddev || from.class_names != info.class_names)
+      throw mien::InvalidArgument("--init-from '" + f.init_from + "': the model was trained with other classes or "
+                                  "pixel statistics than this data set's training part");
+    std::fprintf(stderr, "initialised from the weights of %s\n", f.init_from.c_str());
+  }
   std::fprintf(stderr, "%s", mien::summary_table(model).c_str());
 
   nlohmann::json config = {{"model", info.config},     {"data", f.data},         {"split", f.split},
                            {"seed", f.seed},           {"device", f.device},     {"batch", f.batch},
-                           {"epochs", f.epochs},       {"lr", f.lr},             {"decay", f.decay},
+                           {"epochs", f.epochs},       {"init_from", f.init_from}, {"lr", f.lr},             {"decay", f.decay},
                            {"weight_decay", f.weight_decay},
                            {"optimizer", {{"type", optimizer->type()}, {"options", optimizer->options_json()}}},
                            {"augment", f.augment},     {"rotation", f.rotation}, {"scale", {f.scale_min, f.scale_max}},
@@ -196,6 +207,7 @@ int main(int argc, char** argv) {
   app.add_option("--data", f.data, "FER2013 image-folder root (train/ and test/ inside) or fer2013.csv")->required();
   app.add_option("--out", f.out, "run folder: checkpoints, logs, metrics, pictures")->capture_default_str();
   app.add_option("--resume", f.resume, "continue from this checkpoint (e.g. <out>/last.ckpt)");
+  app.add_option("--init-from", f.init_from, "start from this model's weights (a new training cycle, fresh optimizer)");
   app.add_option("--device", f.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   app.add_option("--input-size", f.input_size, "model input size (paper: 128; FER2013 native: 48)")
       ->check(CLI::Range(8, 1024))->capture_default_str();
