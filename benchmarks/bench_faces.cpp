@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     }
     Context ctx(1);
     auto [model, info] = load_model(ctx, checkpoint);
-    const int size = static_cast<int>(info.config.input_size);
+    const int size = info.input_size();
     SoftmaxCrossEntropy<float> softmax;
     const Tensor<std::int32_t> label = Tensor<std::int32_t>::zeros(Shape{1});
     Tensor<float> x(Shape{1, 1, size, size});

@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
     checkpoint = examples::checkpoint_or_bundled(checkpoint);
     auto [model, info] = mien::load_model(ctx, checkpoint);
     mien::LoadOptions load;
-    load.image_size = static_cast<int>(info.config.input_size);
+    load.image_size = info.input_size();
     load.on_bad_image = on_bad_image == "skip" ? mien::OnBadInput::skip : mien::OnBadInput::fail;
     const mien::DatasetLayout layout = mien::find_dataset_layout(data_path);
     // Only the part evaluated is read where nothing else is needed: a labelled folder is all test; the official

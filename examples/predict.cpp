@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
     mien::Context ctx(0, examples::usable_device(device));
     checkpoint = examples::checkpoint_or_bundled(checkpoint);
     auto [model, info] = mien::load_model(ctx, checkpoint);
-    const int size = static_cast<int>(info.config.input_size);
+    const int size = info.input_size();
     const std::vector<fs::path> files = collect_images(inputs);
     const mien::TestTimeAugmentation views{tta, tta_shift};
     if (files.empty()) throw mien::InvalidArgument("no images found in the given inputs");

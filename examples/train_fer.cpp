@@ -15,7 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "common.hpp"
+#include "training_data.hpp"
 
 namespace fs = std::filesystem;
 
@@ -39,49 +39,29 @@ static int train(const Flags& f) {
   fs::create_directories(run_dir);
 
   // Data.
-  mien::LoadOptions load;
-  load.image_size = f.input_size;
-  load.num_threads = f.threads;
-  load.on_bad_image = f.on_bad_image == "skip" ? mien::OnBadInput::skip : mien::OnBadInput::fail;
-  const auto t0 = std::chrono::steady_clock::now();
-  const mien::DatasetLayout layout = mien::find_dataset_layout(f.data);
-  std::fprintf(stderr, "data: %s\n", layout.describe().c_str());
-  const mien::Dataset data = examples::load_dataset(layout, load);
-  std::fprintf(stderr, "loaded %zu images at %dx%d in %.1f s\n", data.size(), f.input_size, f.input_size,
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  mien::Split split;
-  if (f.split == "paper") {
-    split = mien::paper_split(data, mien::PaperSplitOptions{0.70, 0.15, f.seed});
-  } else {
-    mien::OfficialSplitOptions parts = mien::official_parts(layout);
-    parts.val_fraction = f.val_fraction;
-    parts.seed = f.seed;
-    split = mien::official_split(data, parts);
-  }
-  const mien::DuplicateAudit audit = mien::audit_duplicates(data, split);
-  std::fprintf(stderr, "%s\n", audit.text().c_str());
-  if (f.drop_duplicates) split = mien::drop_cross_split_duplicates(data, split);
-  if (f.max_train > 0 && static_cast<std::size_t>(f.max_train) < split.train.size()) {
-    // A seeded random subset: the indices are sorted by class folder, so their head would hold one class only.
-    mien::seeded_shuffle(split.train, mien::RandomStream{f.seed, 0x5B5Eu, 0});
-    split.train.resize(f.max_train);
-    std::sort(split.train.begin(), split.train.end());
-  }
-  std::fprintf(stderr, "split '%s': %zu train, %zu validation, %zu test\n", f.split.c_str(), split.train.size(),
-               split.val.size(), split.test.size());
+  examples::DataFlags data_flags;
+  data_flags.data = f.data;
+  data_flags.split = f.split;
+  data_flags.on_bad_image = f.on_bad_image;
+  data_flags.input_size = f.input_size;
+  data_flags.threads = f.threads;
+  data_flags.seed = f.seed;
+  data_flags.val_fraction = f.val_fraction;
+  data_flags.drop_duplicates = f.drop_duplicates;
+  data_flags.standardize = f.standardize;
+  data_flags.max_train = f.max_train;
+  const examples::TrainingData prepared = examples::load_training_data(data_flags);
+  const mien::Dataset& data = prepared.data;
+  const mien::Split& split = prepared.split;
+  const mien::DuplicateAudit& audit = prepared.audit;
+  mien::ModelInfo info = prepared.info;
 
-  mien::ModelInfo info;
-  info.class_names = data.class_names;
-  if (f.standardize) {
-    const mien::PixelStats stats = mien::pixel_stats(data, split.train);
-    info.pixel_mean = stats.mean;
-    info.pixel_stddev = stats.stddev;
-  }
-  info.config.input_size = f.input_size;
-  info.config.dropout = f.dropout;
-  info.config.attention = f.attention;
-  info.config.gated_skips = f.gated_skips;
-  info.config.classes = static_cast<std::int64_t>(data.class_names.size());
+  mien::PaperNetConfig model_config;
+  model_config.input_size = f.input_size;
+  model_config.dropout = f.dropout;
+  model_config.attention = f.attention;
+  model_config.gated_skips = f.gated_skips;
+  model_config.classes = static_cast<std::int64_t>(data.class_names.size());
 
   mien::LoaderOptions train_opts;
   train_opts.batch_size = static_cast<std::size_t>(f.batch);
@@ -106,7 +86,7 @@ static int train(const Flags& f) {
   mien::BatchLoader val_loader(data, split.val, eval_opts);
 
   // Model, optimiser, loss.
-  mien::PaperNet<float> model(ctx, info.config);
+  mien::PaperNet<float> model(ctx, model_config);
   model.to(ctx.device());
   // A resumed run continues with the optimizer it was trained with unless --optimizer says otherwise (which the
   // checkpoint loader then refuses, naming both).
@@ -140,7 +120,7 @@ static int train(const Flags& f) {
   }
   std::fprintf(stderr, "%s", mien::summary_table(model).c_str());
 
-  nlohmann::json config = {{"model", info.config},     {"data", f.data},         {"split", f.split},
+  nlohmann::json config = {{"model", model.architecture()},     {"data", f.data},         {"split", f.split},
                            {"seed", f.seed},           {"device", f.device},     {"batch", f.batch},
                            {"epochs", f.epochs},       {"init_from", f.init_from}, {"lr", f.lr},             {"decay", f.decay},
                            {"weight_decay", f.weight_decay},

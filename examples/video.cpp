@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
     mien::Context ctx(0);  // the CPU: the program is built by the C++ compiler, beside OpenCV
     checkpoint = examples::checkpoint_or_bundled(checkpoint);
     auto [model, info] = mien::load_model(ctx, checkpoint);
-    const int size = static_cast<int>(info.config.input_size);
+    const int size = info.input_size();
     detector_options.model = cascade;
     mien::CascadeFaceDetector detector(detector_options);
     cv::VideoCapture capture = mien::open_video(input);

@@ -114,7 +114,7 @@ TEST_CASE("FER2013 faces placed in scenes are found, and their crops classified 
   }
   Context ctx(1);
   auto [model, info] = load_model(ctx, model_path.string());
-  const int size = static_cast<int>(info.config.input_size);
+  const int size = info.input_size();
   SoftmaxCrossEntropy<float> softmax;
   const Tensor<std::int32_t> label = Tensor<std::int32_t>::zeros(Shape{1});
   auto classify = [&](const GrayImage& face) {

@@ -44,7 +44,6 @@ struct TinyRun {
     optimizer = make_optimizer<float>(kind, settings);
     data.class_names = {"a", "b", "c"};
     for (std::size_t i = 0; i < data.size(); ++i) (i % 4 == 0 ? val_idx : train_idx).push_back(i);
-    info.config = tiny_run_config();
     info.class_names = data.class_names;
   }
 

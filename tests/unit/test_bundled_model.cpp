@@ -50,7 +50,7 @@ TEST_CASE("The bundled model scores on the FER2013 test folder what its model ca
   Context ctx(1);
   auto [model, info] = load_model(ctx, model_path.string());
   LoadOptions load;
-  load.image_size = static_cast<int>(info.config.input_size);
+  load.image_size = info.input_size();
   const Dataset test = load_image_folder(*root, "test", load);
   REQUIRE(test.size() == 3589);
   std::vector<std::size_t> all(test.size());

@@ -46,7 +46,8 @@ nlohmann::json expected() {
 TEST_CASE("A version-1 paper-network checkpoint loads and predicts as when it was written", "[checkpoint][compat]") {
   Context ctx(1);
   auto [model, info] = load_model(ctx, fixtures + "paper_net_v1.ckpt");
-  CHECK(info.config.input_size == 16);
+  CHECK(info.input_size() == 16);
+  CHECK(info.architecture.at("type") == "PaperNet");
   CHECK(info.class_names.size() == 7);
   CHECK(info.pixel_mean == 0.5f);
   CHECK(info.pixel_stddev == 0.25f);
@@ -65,7 +66,7 @@ TEST_CASE("A version-1 checkpoint resumes with Adam and refuses another optimize
   CHECK(checkpoint_optimizer_type(path) == "adam");
   Context ctx(1);
   const ModelInfo info = model_info_from(read_checkpoint(path), path);
-  PaperNet<float> model(ctx, info.config);
+  PaperNet<float> model(ctx, info.architecture.at("config").get<PaperNetConfig>());
   Adam<float> adam;
   TrainingState state;
   load_training_checkpoint(path, model, &adam, &state);
@@ -105,7 +106,7 @@ TEST_CASE("A weights-only export predicts as its checkpoint and cannot resume tr
 
   Context ctx(1);
   const ModelInfo info = model_info_from(weights, path);
-  PaperNet<float> model(ctx, info.config);
+  PaperNet<float> model(ctx, info.architecture.at("config").get<PaperNetConfig>());
   CHECK_NOTHROW(load_training_checkpoint(path, model));
   Adam<float> adam;
   TrainingState state;

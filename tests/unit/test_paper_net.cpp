@@ -95,11 +95,10 @@ TEST_CASE("Checkpoints round-trip and reject what does not match", "[paper_net][
   const std::string path = (dir.path() / "model.ckpt").string();
   Context ctx(3);
   ModelInfo info;
-  info.config = tiny_config();
   info.class_names = {"a", "b", "c"};
   info.pixel_mean = 0.5f;
   info.pixel_stddev = 0.25f;
-  PaperNet<float> net(ctx, info.config);
+  PaperNet<float> net(ctx, tiny_config());
   Adam<float> adam;
   SoftmaxCrossEntropy<float> loss;
   const Tensor<float> x = random_float(net.input_shape(6), 9);
@@ -129,7 +128,7 @@ TEST_CASE("Checkpoints round-trip and reject what does not match", "[paper_net][
   }
   SECTION("a resumed optimizer and state continue where they were") {
     Context other(3);
-    PaperNet<float> resumed(other, info.config);
+    PaperNet<float> resumed(other, tiny_config());
     Adam<float> adam2;
     TrainingState state2;
     load_training_checkpoint(path, resumed, &adam2, &state2);
@@ -152,7 +151,7 @@ TEST_CASE("Checkpoints round-trip and reject what does not match", "[paper_net][
       for (std::size_t i = 0; i < p1[k].value->numel(); ++i) REQUIRE((*p1[k].value)[i] == (*p2[k].value)[i]);
   }
   SECTION("another architecture is rejected with the difference named") {
-    PaperNetConfig wider = info.config;
+    PaperNetConfig wider = tiny_config();
     wider.dense_units = {7};
     PaperNet<float> other(ctx, wider);
     CHECK_THROWS_WITH(load_training_checkpoint(path, other), Catch::Contains("another architecture"));

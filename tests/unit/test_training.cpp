@@ -34,7 +34,6 @@ TEST_CASE("A small paper network learns FER2013", "[training][fer2013]") {
   config.dense_units = {64};
   config.dropout = 0.25;
   ModelInfo info;
-  info.config = config;
   info.class_names = data.class_names;
   const PixelStats stats = pixel_stats(data, parts.train);
   info.pixel_mean = stats.mean;

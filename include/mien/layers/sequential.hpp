@@ -64,6 +64,10 @@ class Sequential : public Layer<T> {
     return out;
   }
 
+  void to(Device device) override {
+    for (auto& entry : layers_) entry.layer->to(device);
+  }
+
   std::int64_t macs(const Shape& input) const override {
     std::int64_t total = 0;
     Shape s = input;

@@ -23,16 +23,17 @@
 #include "mien/layers/dynamic_attention.hpp"
 #include "mien/layers/flatten.hpp"
 #include "mien/layers/gated_residual_block.hpp"
+#include "mien/layers/parallel.hpp"
 #include "mien/layers/pooling.hpp"
 #include "mien/layers/sequential.hpp"
+#include "mien/models/model.hpp"
 #include "mien/models/paper_net_config.hpp"
-#include "mien/ops/concat.hpp"
 #include "mien/ops/elementwise.hpp"
 
 namespace mien {
 
 template <class T>
-class PaperNet : public Layer<T> {
+class PaperNet : public Model<T> {
  public:
   PaperNet(Context& ctx, const PaperNetConfig& config) : config_(config) {
     config_.validate();
@@ -47,7 +48,7 @@ class PaperNet : public Layer<T> {
         stream->template emplace<MaxPool2D<T>>("pool" + n, 2);
         in = out;
       }
-      streams_.push_back(std::move(stream));
+      streams_.add("stream" + std::to_string(k), std::move(stream));
     }
     const std::int64_t c = config_.merged_channels();
     attention_ = std::make_unique<DynamicAttention<T>>(
@@ -73,7 +74,12 @@ class PaperNet : public Layer<T> {
   const PaperNetConfig& config() const { return config_; }
   std::string type() const override { return "PaperNet"; }
 
-  Shape input_shape(std::int64_t batch) const {
+  nlohmann::json architecture() const override {
+    return {{"type", "PaperNet"},
+            {"input", {config_.input_channels, config_.input_size, config_.input_size}},
+            {"config", config_}};
+  }
+  Shape input_shape(std::int64_t batch) const override {
     return Shape{batch, config_.input_channels, config_.input_size, config_.input_size};
   }
   Shape output_shape(const Shape& input) const override { return Shape{input.n(), config_.classes}; }
@@ -81,14 +87,7 @@ class PaperNet : public Layer<T> {
   const Tensor<T>& forward(Context& ctx, const Tensor<T>& x, Mode mode) override {
     check_arg(x.shape() == input_shape(x.shape().n()), "PaperNet::forward", "input has shape ", x.shape(),
               ", the model expects ", input_shape(x.shape().n()));
-    // Streams, concatenated left to right.
-    const Tensor<T>* merged = &streams_[0]->forward(ctx, x, mode);
-    concat_out_.resize(streams_.size() > 1 ? streams_.size() - 1 : 0);
-    for (std::size_t s = 1; s < streams_.size(); ++s) {
-      ops::concat_channels_forward(ctx, *merged, streams_[s]->forward(ctx, x, mode), concat_out_[s - 1]);
-      merged = &concat_out_[s - 1];
-    }
-    const Tensor<T>* h = &attention_->forward(ctx, *merged, mode);
+    const Tensor<T>* h = &attention_->forward(ctx, streams_.forward(ctx, x, mode), mode);
     for (auto& block : blocks_)
       h = config_.gated_skips ? &block->forward(ctx, *h, attention_->scores(), mode) : &block->forward(ctx, *h, mode);
     features_ = h;
@@ -113,46 +112,28 @@ class PaperNet : public Layer<T> {
       }
     }
     g = have_gate_grad ? &attention_->backward(ctx, *g, gate_grad_sum_) : &attention_->backward(ctx, *g);
-    // Split the merged gradient back into the streams (right to left) and sum their input gradients.
-    split_grads_.resize(streams_.size());
-    for (std::size_t s = streams_.size() - 1; s >= 1; --s) {
-      const std::int64_t left_channels = g->shape().c() - config_.stream_channels.back();
-      Tensor<T> left;
-      ops::concat_channels_backward(ctx, *g, left_channels, left, split_grads_[s]);
-      split_grads_[s - 1] = std::move(left);
-      g = &split_grads_[s - 1];
-    }
-    if (streams_.size() == 1) split_grads_[0] = *g;
-    if (!input_gradient_) {
-      for (std::size_t s = 0; s < streams_.size(); ++s) streams_[s]->backward(ctx, split_grads_[s]);
-      dx_ = Tensor<T>();
-      return dx_;
-    }
-    dx_ = streams_[0]->backward(ctx, split_grads_[0]);
-    for (std::size_t s = 1; s < streams_.size(); ++s) ops::add(ctx, dx_, streams_[s]->backward(ctx, split_grads_[s]), dx_);
-    return dx_;
+    return streams_.backward(ctx, *g);  // empty when the input gradient is off
   }
 
   // Training needs no gradient of the images: with it off, the streams' first convolutions skip their
   // backward-data pass (as frameworks do for inputs that need no gradient) and backward returns an empty tensor.
   // On by default, for gradient checks and the reference comparison of the input gradient.
-  void set_input_gradient(bool needed) {
-    input_gradient_ = needed;
-    for (auto& stream : streams_) static_cast<Conv2D<T>&>(stream->at(0)).set_input_gradient(needed);
+  void set_input_gradient(bool needed) override {
+    for (std::size_t s = 0; s < streams_.size(); ++s) static_cast<Conv2D<T>&>(stream(s).at(0)).set_input_gradient(needed);
   }
 
   // The last residual block's output of the latest forward, and dL/d(that) of the latest backward (Grad-CAM).
   const Tensor<T>& features() const { return *features_; }
   const Tensor<T>& feature_gradient() const { return *feature_grad_; }
   DynamicAttention<T>& attention() { return *attention_; }
+  const Tensor<T>* feature_map() const override { return features_; }
+  const Tensor<T>* feature_map_gradient() const override { return feature_grad_; }
+  const Tensor<T>* attention_scores() const override {
+    return attention_->scores().numel() > 0 ? &attention_->scores() : nullptr;
+  }
 
-  struct SummaryRow {
-    std::string name, type;
-    Shape output;
-    std::int64_t params, macs;
-  };
   // One row per layer for an input batch of the given size: the model summary the trainer prints.
-  std::vector<SummaryRow> summary(std::int64_t batch = 1) {
+  std::vector<SummaryRow> summary(std::int64_t batch = 1) override {
     std::vector<SummaryRow> rows;
     const Shape in = input_shape(batch);
     rows.push_back({"input", "Input", in, 0, 0});
@@ -167,7 +148,7 @@ class PaperNet : public Layer<T> {
     };
     Shape merged;
     for (std::size_t k = 0; k < streams_.size(); ++k) {
-      const Shape out = walk("stream" + std::to_string(config_.stream_kernels[k]) + ".", *streams_[k], in);
+      const Shape out = walk(streams_.name_at(k) + ".", stream(k), in);
       merged = k == 0 ? out : Shape{out.n(), merged.c() + out.c(), out.h(), out.w()};
     }
     rows.push_back({"concat", "Concat", merged, 0, 0});
@@ -189,8 +170,7 @@ class PaperNet : public Layer<T> {
   std::vector<BufferRef<T>> buffers() override { return collect(&Module<T>::buffers); }
 
   std::int64_t macs(const Shape& input) const override {
-    std::int64_t total = 0;
-    for (const auto& stream : streams_) total += stream->macs(input);
+    std::int64_t total = streams_.macs(input);
     const std::int64_t c = config_.merged_channels(), k = config_.residual_kernel;
     std::int64_t side = config_.input_size;
     for (std::size_t i = 0; i < config_.stream_channels.size(); ++i) side /= 2;
@@ -201,11 +181,11 @@ class PaperNet : public Layer<T> {
   }
 
  private:
+  Sequential<T>& stream(std::size_t s) { return static_cast<Sequential<T>&>(streams_.at(s)); }
+
   template <class Ref>
   std::vector<Ref> collect(std::vector<Ref> (Module<T>::*list)()) {
-    std::vector<Ref> out;
-    for (std::size_t s = 0; s < streams_.size(); ++s)
-      append(out, prefixed("stream" + std::to_string(config_.stream_kernels[s]), ((*streams_[s]).*list)()));
+    std::vector<Ref> out = (streams_.*list)();  // "stream3.conv1.weight", ...
     append(out, prefixed("attention", ((*attention_).*list)()));
     for (std::size_t b = 0; b < blocks_.size(); ++b)
       append(out, prefixed("block" + std::to_string(b + 1), ((*blocks_[b]).*list)()));
@@ -214,17 +194,15 @@ class PaperNet : public Layer<T> {
   }
 
   PaperNetConfig config_;
-  std::vector<std::unique_ptr<Sequential<T>>> streams_;
+  Parallel<T> streams_;  // one Sequential per kernel size, named "stream<k>"
   std::unique_ptr<DynamicAttention<T>> attention_;
   std::vector<std::unique_ptr<GatedResidualBlock<T>>> blocks_;
   std::unique_ptr<MaxPool2D<T>> final_pool_;
   Sequential<T> head_;
 
-  std::vector<Tensor<T>> concat_out_, split_grads_;
-  Tensor<T> gate_grad_sum_, dx_;
+  Tensor<T> gate_grad_sum_;
   const Tensor<T>* features_ = nullptr;
   const Tensor<T>* feature_grad_ = nullptr;
-  bool input_gradient_ = true;
 };
 
 }  // namespace mien

@@ -4,12 +4,12 @@
 #include <sstream>
 #include <string>
 
-#include "mien/models/paper_net.hpp"
+#include "mien/models/model.hpp"
 
 namespace mien {
 
 template <class T>
-std::string summary_table(PaperNet<T>& model) {
+std::string summary_table(Model<T>& model) {
   std::ostringstream out;
   out << std::left << std::setw(24) << "layer" << std::setw(20) << "type" << std::setw(22) << "output (per image)"
       << std::right << std::setw(12) << "params" << std::setw(16) << "MACs" << "\n";

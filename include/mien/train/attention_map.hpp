@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "mien/data/image.hpp"
-#include "mien/models/paper_net.hpp"
+#include "mien/models/model.hpp"
 
 namespace mien {
 
@@ -27,9 +27,14 @@ inline void heat_colour(float t, std::uint8_t rgb[3]) {
 }  // namespace detail
 
 // The [h, w] map of sample n after model.forward has run on a batch. Values in [0, 1].
-inline std::vector<float> attention_weighted_map(PaperNet<float>& model, std::int64_t n, int& map_h, int& map_w) {
-  const Tensor<float> features = model.features().to(Device::cpu);
-  const Tensor<float> scores = model.attention().scores().to(Device::cpu);
+// The model needs a dynamic-attention layer and a convolutional feature map (Model::attention_scores, feature_map).
+inline std::vector<float> attention_weighted_map(Model<float>& model, std::int64_t n, int& map_h, int& map_w) {
+  check_arg(model.feature_map() != nullptr && model.attention_scores() != nullptr, "attention_weighted_map",
+            "the model has no dynamic-attention layer or no feature map (or has not run forward)");
+  const Tensor<float> features = model.feature_map()->to(Device::cpu);
+  const Tensor<float> scores = model.attention_scores()->to(Device::cpu);
+  check_arg(scores.shape().rank() == 2 && scores.shape()[1] == features.shape().c(), "attention_weighted_map",
+            "the attention scores ", scores.shape(), " do not weigh the feature map's channels ", features.shape());
   const Shape& s = features.shape();
   map_h = static_cast<int>(s.h());
   map_w = static_cast<int>(s.w());

@@ -1,10 +1,12 @@
 #pragma once
-// Training checkpoints of the paper network: architecture config, class names, input normalisation, weights,
-// batch-norm statistics, the optimizer (its type, options, step count and state tensors, "<type>.<param>.<slot>":
-// Adam's "adam.head.logits.weight.m" as before optimizers could be chosen, Sgd's "sgd.<param>.velocity"), and
-// where training stands. Loading into a model of another
-// architecture fails with a message that says what differs; predict and evaluate rebuild the model from the
-// checkpoint's own config.
+// Checkpoints of any Model: its architecture as data (Model::architecture(), which build_model() rebuilds), class
+// names, input normalisation, weights, batch-norm statistics, the optimizer (its type, options, step count and
+// state tensors, "<type>.<param>.<slot>": Adam's "adam.head.logits.weight.m", Sgd's "sgd.<param>.velocity"), and
+// where training stands. Loading into a model of another architecture fails with a message that says what
+// differs; load_model rebuilds whatever network was saved.
+//
+// Model descriptions: "mien-model" version 2 (the architecture) is what mien writes; "mien-paper-net" (version 1,
+// the paper network's config only, written before any network could be saved) still loads.
 #include <memory>
 #include <string>
 #include <utility>
@@ -14,13 +16,16 @@
 
 #include "mien/data/image.hpp"
 #include "mien/io/checkpoint.hpp"
-#include "mien/models/paper_net.hpp"
+#include "mien/models/build_model.hpp"
+#include "mien/models/model.hpp"
 #include "mien/optim/optimizer.hpp"
 #include "mien/train/plots.hpp"
 
 namespace mien {
 
-constexpr const char* paper_net_format = "mien-paper-net";
+constexpr const char* model_format = "mien-model";
+constexpr int model_format_version = 2;
+constexpr const char* model_format_v1 = "mien-paper-net";
 
 // Where a run stands; saved with every checkpoint so that a resumed run continues exactly.
 struct TrainingState {
@@ -53,34 +58,38 @@ inline EpochRecord epoch_record_from_json(const nlohmann::json& j) {
   return r;
 }
 
-// What, besides tensors, describes a trained model: enough to rebuild it and feed it.
+// What, besides tensors, describes a trained model: enough to rebuild it and feed it. Saving takes the
+// architecture from the model itself; loading fills it in.
 struct ModelInfo {
-  PaperNetConfig config;
+  nlohmann::json architecture;
   std::vector<std::string> class_names;
   float pixel_mean = 0, pixel_stddev = 1;
+  // The image side the model reads (its architecture's "input" [C, H, W]).
+  int input_size() const { return architecture.at("input").at(1).get<int>(); }
 };
 
 // The part of a checkpoint's meta that describes the model (training and weights-only files alike), and its
 // tensors ("model.<name>").
-inline nlohmann::json model_meta(const ModelInfo& info, const nlohmann::json& extra) {
-  return {{"format", paper_net_format},
-          {"config", info.config},
+inline nlohmann::json model_meta(const Model<float>& model, const ModelInfo& info, const nlohmann::json& extra) {
+  return {{"format", model_format},
+          {"model_version", model_format_version},
+          {"architecture", model.architecture()},
           {"class_names", info.class_names},
           {"normalization", {{"mean", info.pixel_mean}, {"stddev", info.pixel_stddev}}},
           {"extra", extra}};
 }
 
-inline std::vector<NamedTensor> model_tensors(PaperNet<float>& model) {
+inline std::vector<NamedTensor> model_tensors(Model<float>& model) {
   std::vector<NamedTensor> tensors;
   for (auto& [name, tensor] : state_tensors(model)) tensors.push_back({"model." + name, tensor});
   return tensors;
 }
 
-inline void save_training_checkpoint(const std::string& path, PaperNet<float>& model, Optimizer<float>& optimizer,
+inline void save_training_checkpoint(const std::string& path, Model<float>& model, Optimizer<float>& optimizer,
                                      const ModelInfo& info, const TrainingState& state, const nlohmann::json& extra = {}) {
   nlohmann::json history = nlohmann::json::array();
   for (const EpochRecord& r : state.history) history.push_back(to_json(r));
-  nlohmann::json meta = model_meta(info, extra);
+  nlohmann::json meta = model_meta(model, info, extra);
   meta["state"] = {{"epochs_done", state.epochs_done},
                    {"batches_done", state.batches_done},
                    {"step", state.step},
@@ -99,9 +108,9 @@ inline void save_training_checkpoint(const std::string& path, PaperNet<float>& m
 // A model to deploy: the same format and model description, the weights and batch-norm statistics, and no
 // optimizer or training state (a third of a training checkpoint's size with Adam). `extra` records where the model
 // came from (the run, the commit, its accuracy). It loads with load_model; training cannot resume from it.
-inline void save_model_weights(const std::string& path, PaperNet<float>& model, const ModelInfo& info,
+inline void save_model_weights(const std::string& path, Model<float>& model, const ModelInfo& info,
                                const nlohmann::json& extra = {}) {
-  nlohmann::json meta = model_meta(info, extra);
+  nlohmann::json meta = model_meta(model, info, extra);
   meta["weights_only"] = true;
   save_checkpoint(path, meta, model_tensors(model));
 }
@@ -110,12 +119,21 @@ inline bool is_weights_only(const Checkpoint& ckpt) { return ckpt.meta.value("we
 
 inline ModelInfo model_info_from(const Checkpoint& ckpt, const std::string& path) {
   const nlohmann::json& meta = ckpt.meta;
-  if (meta.value("format", std::string()) != paper_net_format)
-    throw InvalidArgument("'" + path + "' is a mien checkpoint of '" + meta.value("format", std::string("?")) +
-                          "', not of the paper network");
+  const std::string format = meta.value("format", std::string());
   ModelInfo info;
   try {
-    info.config = meta.at("config").get<PaperNetConfig>();
+    if (format == model_format) {
+      const int version = meta.value("model_version", 0);
+      if (version != model_format_version)
+        throw InvalidArgument("'" + path + "' holds a model description of version " + std::to_string(version) +
+                              "; this mien reads versions 1 and " + std::to_string(model_format_version));
+      info.architecture = meta.at("architecture");
+    } else if (format == model_format_v1) {
+      info.architecture = version1_architecture(meta);
+    } else {
+      throw InvalidArgument("'" + path + "' is a mien checkpoint of '" + (format.empty() ? "?" : format) +
+                            "', not a model (mien writes '" + model_format + "')");
+    }
     info.class_names = meta.at("class_names").get<std::vector<std::string>>();
     info.pixel_mean = meta.at("normalization").at("mean");
     info.pixel_stddev = meta.at("normalization").at("stddev");
@@ -148,11 +166,11 @@ inline std::string checkpoint_optimizer_type(const std::string& path) {
 // Loads weights (and, with an optimizer, its step count and state, and the training state) into an existing model,
 // whose configuration must equal the checkpoint's. The optimizer must be of the type the checkpoint was trained
 // with: Adam's moments cannot continue an SGD run, nor the reverse.
-inline ModelInfo load_training_checkpoint(const std::string& path, PaperNet<float>& model,
+inline ModelInfo load_training_checkpoint(const std::string& path, Model<float>& model,
                                           Optimizer<float>* optimizer = nullptr, TrainingState* state = nullptr) {
   const Checkpoint ckpt = read_checkpoint(path);
   ModelInfo info = model_info_from(ckpt, path);
-  const nlohmann::json have = model.config(), want = info.config;
+  const nlohmann::json have = model.architecture(), want = info.architecture;
   if (have != want)
     throw InvalidArgument("checkpoint '" + path + "' holds another architecture: it has " + want.dump() +
                           ", the model being trained has " + have.dump());
@@ -187,11 +205,12 @@ inline ModelInfo load_training_checkpoint(const std::string& path, PaperNet<floa
   return info;
 }
 
-// Builds the model a checkpoint describes and loads its weights (for evaluation and prediction).
-inline std::pair<std::unique_ptr<PaperNet<float>>, ModelInfo> load_model(Context& ctx, const std::string& path) {
+// Builds the network a checkpoint describes, whatever it is, and loads its weights (for evaluation, prediction,
+// export). Layer types a user registered must be registered before the call.
+inline std::pair<std::unique_ptr<Model<float>>, ModelInfo> load_model(Context& ctx, const std::string& path) {
   const Checkpoint ckpt = read_checkpoint(path);
   ModelInfo info = model_info_from(ckpt, path);
-  auto model = std::make_unique<PaperNet<float>>(ctx, info.config);
+  std::unique_ptr<Model<float>> model = build_model<float>(ctx, info.architecture);
   load_named(ckpt, "model.", state_tensors(*model), "checkpoint '" + path + "'");
   model->to(ctx.device());
   return {std::move(model), info};

@@ -18,7 +18,7 @@
 
 #include "mien/data/loader.hpp"
 #include "mien/layers/softmax_cross_entropy.hpp"
-#include "mien/models/paper_net.hpp"
+#include "mien/models/model.hpp"
 #include "mien/ops/elementwise.hpp"
 #include "mien/optim/optimizer.hpp"
 #include "mien/train/checkpointing.hpp"
@@ -130,7 +130,7 @@ inline EvaluationReport evaluate(Context& ctx, Layer<float>& model, BatchLoader&
 
 class Trainer {
  public:
-  Trainer(Context& ctx, PaperNet<float>& model, Optimizer<float>& optimizer, SoftmaxCrossEntropy<float>& loss,
+  Trainer(Context& ctx, Model<float>& model, Optimizer<float>& optimizer, SoftmaxCrossEntropy<float>& loss,
           ModelInfo info, TrainOptions options)
       : ctx_(ctx), model_(model), optimizer_(optimizer), loss_(loss), info_(std::move(info)),
         options_(std::move(options)) {
@@ -292,7 +292,7 @@ class Trainer {
   }
 
   Context& ctx_;
-  PaperNet<float>& model_;
+  Model<float>& model_;
   Optimizer<float>& optimizer_;
   SoftmaxCrossEntropy<float>& loss_;
   ModelInfo info_;
