@@ -175,7 +175,7 @@ TEST_CASE("BatchNormReLU equals BatchNorm then ReLU, forward, backward and infer
   for (std::size_t i = 0; i < x.numel(); ++i) CHECK(z[i] == Approx(z_ref[i]).margin(1e-14));
 }
 
-TEST_CASE("BatchNorm rejects bad inputs and a backward without a training forward", "[batchnorm][errors]") {
+TEST_CASE("BatchNorm rejects bad inputs and a backward without a forward", "[batchnorm][errors]") {
   Context ctx;
   BatchNorm<double> bn(ctx, 3);
   CHECK_THROWS_AS(bn.forward(ctx, Tensor<double>(Shape{4, 2}), Mode::train), InvalidArgument);
@@ -183,10 +183,37 @@ TEST_CASE("BatchNorm rejects bad inputs and a backward without a training forwar
   // One value per channel has no batch statistics.
   CHECK_THROWS_AS(bn.forward(ctx, Tensor<double>(Shape{1, 3}), Mode::train), InvalidArgument);
   const Tensor<double> x = testing::random_tensor(Shape{4, 3}, 1);
+  CHECK_THROWS_WITH(bn.backward(ctx, x), Catch::Contains("called before forward"));
   bn.forward(ctx, x, Mode::infer);
-  CHECK_THROWS_AS(bn.backward(ctx, x), InvalidArgument);
+  CHECK_THROWS_AS(bn.backward(ctx, Tensor<double>(Shape{4, 2})), InvalidArgument);  // the frozen backward's checks
   bn.forward(ctx, x, Mode::train);
   CHECK_THROWS_AS(bn.backward(ctx, Tensor<double>(Shape{4, 2})), InvalidArgument);
   CHECK_THROWS_AS(BatchNorm<double>(ctx, 0), InvalidArgument);
   CHECK_THROWS_AS(BatchNorm<double>(ctx, 3, 1.5), InvalidArgument);
+}
+
+TEST_CASE("After an inference forward, backward gives the frozen batch norm's input gradient", "[batchnorm][gradcheck]") {
+  for (bool relu : {false, true}) {
+    for (const Shape& shape : {Shape{3, 4, 5, 6}, Shape{5, 7}}) {
+      Context ctx(21);
+      std::unique_ptr<BatchNorm<double>> bn = relu ? std::make_unique<BatchNormReLU<double>>(ctx, shape.c())
+                                                   : std::make_unique<BatchNorm<double>>(ctx, shape.c());
+      // Statistics and parameters away from their initial values, so that each channel scales differently.
+      bn->params()[0].value->copy_from(testing::random_tensor(Shape{shape.c()}, 3, 0.5));
+      for (std::size_t c = 0; c < static_cast<std::size_t>(shape.c()); ++c) (*bn->params()[0].value)[c] += 1.0;
+      bn->buffers()[0].value->copy_from(testing::random_tensor(Shape{shape.c()}, 4));
+      Tensor<double> var = testing::random_tensor(Shape{shape.c()}, 5, 0.4);
+      for (std::size_t c = 0; c < var.numel(); ++c) var[c] += 1.0;
+      bn->buffers()[1].value->copy_from(var);
+
+      Tensor<double> x = testing::random_tensor(shape, 6);
+      const Tensor<double>& y = bn->forward(ctx, x, Mode::infer);
+      const Tensor<double> r = testing::random_tensor(y.shape(), 7);
+      const Tensor<double> dx = bn->backward(ctx, r);
+      const auto result = testing::check_gradients(
+          [&] { return testing::dot(bn->forward(ctx, x, Mode::infer), r); }, {{"input", &x, &dx}});
+      INFO((relu ? "BatchNormReLU " : "BatchNorm ") << shape << "\n" << result.summary());
+      CHECK(result.ok);
+    }
+  }
 }

@@ -90,6 +90,27 @@ void batchnorm_forward_infer(Context&, const Tensor<T>& x, const Tensor<T>& gamm
   });
 }
 
+// Backward of the inference forward (running statistics are constants): dx = dy * gamma / sqrt(running_var + eps),
+// 0 where a fused ReLU's output is not positive. For gradients through a frozen network (Grad-CAM).
+template <class T>
+void batchnorm_backward_infer(Context&, const Tensor<T>& dy, const Tensor<T>& gamma, const Tensor<T>& running_var, T eps,
+                              Tensor<T>& dx, const Tensor<T>* relu_output) {
+  const detail::ChannelSegments seg(dy.shape());
+  parallel_chunks(seg.channels, seg.count(), [&](int, std::int64_t first, std::int64_t last) {
+    for (std::int64_t c = first; c < last; ++c) {
+      const T scale = gamma[c] / std::sqrt(running_var[c] + eps);
+      for (std::int64_t n = 0; n < seg.batch; ++n) {
+        auto out = as_array(dx.data() + seg.offset(n, c), seg.plane);
+        const auto in = as_array(dy.data() + seg.offset(n, c), seg.plane);
+        if (relu_output != nullptr)
+          out = (as_array(relu_output->data() + seg.offset(n, c), seg.plane) > T(0)).select(in * scale, T(0));
+        else
+          out = in * scale;
+      }
+    }
+  });
+}
+
 // With xhat = (x - mean) * invstd and M values per channel:
 //   dbeta = sum dy,  dgamma = sum dy * xhat,  dx = gamma * invstd * (dy - dbeta / M - xhat * dgamma / M).
 // With a fused ReLU (relu_output, the forward's y), dy counts only where y > 0.

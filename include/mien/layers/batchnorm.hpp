@@ -41,14 +41,20 @@ class BatchNorm : public Layer<T> {
       ops::batchnorm_forward_infer(ctx, x, gamma_, beta_, running_mean_, running_var_, eps_, y_, relu_);
       x_ = nullptr;
     }
+    inferred_ = mode == Mode::infer;
     return y_;
   }
 
-  // Gradients of the training-mode forward: the batch statistics depend on x, so dx has the two extra terms
-  // an inference-mode backward would not. Frozen (inference-mode) batch norm is not trained, so that case is
-  // refused rather than silently given the wrong formula.
+  // Gradients of the training-mode forward: the batch statistics depend on x, so dx has the two extra terms an
+  // inference-mode backward has not. After an inference forward (Grad-CAM through a trained network) only dx is
+  // computed, with the running statistics as constants; the parameter gradients are left as they were, since a
+  // frozen batch norm is not trained.
   const Tensor<T>& backward(Context& ctx, const Tensor<T>& dy) override {
-    check_arg(x_ != nullptr, "BatchNorm::backward", "needs a forward in train mode first");
+    if (inferred_) {
+      ops::batchnorm_backward_infer(ctx, dy, gamma_, running_var_, eps_, dx_, relu_ ? &y_ : nullptr);
+      return dx_;
+    }
+    check_arg(x_ != nullptr, "BatchNorm::backward", "called before forward");
     ops::batchnorm_backward(ctx, *x_, dy, gamma_, saved_mean_, saved_invstd_, dx_, dgamma_, dbeta_,
                             relu_ ? &y_ : nullptr);
     return dx_;
@@ -93,6 +99,7 @@ class BatchNorm : public Layer<T> {
   Tensor<T> gamma_, beta_, running_mean_, running_var_, dgamma_, dbeta_;
   Tensor<T> y_, dx_, saved_mean_, saved_invstd_;
   const Tensor<T>* x_ = nullptr;
+  bool inferred_ = false;
 };
 
 template <class T>

@@ -62,6 +62,26 @@ void batchnorm_forward_infer(Context& ctx, const Tensor<T>& x, const Tensor<T>& 
                        relu);
 }
 
+// Backward of the inference forward, where the running statistics are constants (Grad-CAM through a trained
+// network): dx = dy * gamma / sqrt(running_var + eps), masked by a fused ReLU's output when given. No parameter
+// gradients: a frozen batch norm is not trained.
+template <class T>
+void batchnorm_backward_infer(Context& ctx, const Tensor<T>& dy, const Tensor<T>& gamma, const Tensor<T>& running_var,
+                              T eps, Tensor<T>& dx, const Tensor<T>* relu_output = nullptr) {
+  const char* op = "batchnorm_backward_infer";
+  check_arg(dy.shape().rank() == 2 || dy.shape().rank() == 4, op, "gradient must be [N, F] or NCHW, got ", dy.shape());
+  check_shape(gamma, Shape{dy.shape().c()}, op, "gamma");
+  check_shape(running_var, gamma.shape(), op, "running variance");
+  check_batchnorm_scalars(op, T(0), eps);
+  check_same_device(op, dy, gamma, running_var);
+  if (relu_output != nullptr) {
+    check_arg(relu_output->shape() == dy.shape(), op, "ReLU output ", relu_output->shape(), " vs gradient ", dy.shape());
+    check_same_device(op, dy, *relu_output);
+  }
+  dx.resize(dy.shape(), dy.device());
+  return MIEN_DISPATCH(dy.device(), batchnorm_backward_infer, T, ctx, dy, gamma, running_var, eps, dx, relu_output);
+}
+
 // Backward of the training-mode forward. Overwrites dx, dgamma, dbeta. relu_output: the output of a forward with
 // the ReLU fused, or nullptr for plain batch norm.
 template <class T>

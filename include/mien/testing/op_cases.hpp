@@ -293,6 +293,17 @@ inline const std::vector<OpCase>& op_cases() {
                                 ops::batchnorm_backward(c, a.in[0], a.in[1], a.in[2], a.in[3], a.in[4], a.out[0],
                                                         a.out[1], a.out[2], relu ? &a.in[5] : nullptr);
                               }));
+        std::vector<TensorArg> frozen_in{{"dy", xs, xp, -1, 1, bad_x}, channel("gamma", 0.5f, 1.5f),
+                                         channel("running_var", 0.5f, 2.0f)};
+        if (relu) frozen_in.push_back({"relu_output", xs, xp, -1, 1, bad_x});
+        OpCase frozen = make_case("batchnorm_backward_infer", var, frozen_in, {{"dx", tol_fp32}},
+                                  [relu](Context& c, auto& a) {
+                                    ops::batchnorm_backward_infer(c, a.in[0], a.in[1], a.in[2], a.scalar(0), a.out[0],
+                                                                  relu ? &a.in[3] : nullptr);
+                                  });
+        frozen.scalars = {1e-3};
+        frozen.bad_scalars = {{0, 0}};
+        v.push_back(frozen);
       }
 
     // ---- convolution (the default engine; tests/cuda/test_cuda_conv.cu runs every engine and odd shapes)

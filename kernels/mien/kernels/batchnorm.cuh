@@ -104,6 +104,30 @@ __device__ __forceinline__ T masked_gradient(T g, const T* relu_y, int offset) {
   return relu_y != nullptr && !(relu_y[offset] > T(0)) ? T(0) : g;
 }
 
+// dx = dy * gamma / sqrt(var + eps) per element (masked by a fused ReLU): the inference forward's backward.
+template <class T>
+struct ApplyInferenceGradient {
+  const T* dy;
+  const T* gamma;
+  const T* var;
+  T eps;
+  const T* relu_y;
+  T* dx;
+  FastDivmod plane, channels;
+  template <int V>
+  __device__ void apply(std::int64_t pack) const {
+    const int e = static_cast<int>(pack * V);
+    int image_channel, image, c;
+    image_channel = plane.div(e);
+    channels.divmod(image_channel, image, c);
+    const T s = gamma[c] / dev_sqrt(var[c] + eps);
+    Vec<T, V> g = load_vec<V>(dy + e);
+#pragma unroll
+    for (int j = 0; j < V; ++j) g.v[j] = masked_gradient(g.v[j], relu_y, e + j) * s;
+    store_vec<V>(dx + e, g);
+  }
+};
+
 template <class T>
 struct GradientSums {
   const T* x;
@@ -274,7 +298,25 @@ void batchnorm_backward(Context& ctx, const Tensor<T>& x, const Tensor<T>& dy, c
                 pass.shapes);
 }
 
+template <class T>
+void batchnorm_backward_infer(Context& ctx, const Tensor<T>& dy, const Tensor<T>& gamma, const Tensor<T>& running_var,
+                              T eps, Tensor<T>& dx, const Tensor<T>* relu_output) {
+  using namespace batchnorm_detail;
+  const char* op = "batchnorm_backward_infer";
+  const std::string shapes = describe_shapes({{"dy", dy.shape()}});
+  require_int32_indexing(op, static_cast<std::int64_t>(dy.numel()), shapes);
+  if (dy.numel() == 0) return;
+  const int plane = static_cast<int>(dy.shape().h() * dy.shape().w());
+  const T* relu_y = relu_output != nullptr ? relu_output->data() : nullptr;
+  const ApplyInferenceGradient<T> apply{dy.data(), gamma.data(),      running_var.data(),
+                                        eps,       relu_y,            dx.data(),
+                                        FastDivmod(plane), FastDivmod(static_cast<int>(dy.shape().c()))};
+  launch_map<T>(ctx, apply, static_cast<std::int64_t>(dy.numel()),
+                planes_vectorize<T>(dy.shape()) && vector_aligned(dy.data(), dx.data()), op, shapes);
+}
+
 }  // namespace mien::cuda
 
 // Run by the ops:: functions of this family for device tensors (register.cuh).
-MIEN_REGISTER_CUDA_OPS(batchnorm, batchnorm_forward_train, batchnorm_forward_infer, batchnorm_backward)
+MIEN_REGISTER_CUDA_OPS(batchnorm, batchnorm_forward_train, batchnorm_forward_infer, batchnorm_backward,
+                       batchnorm_backward_infer)
