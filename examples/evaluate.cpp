@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   std::string checkpoint, data_path, out, device = "cpu", split_name = "official", part = "test", on_bad_image = "fail";
   std::uint64_t seed = 1;
   double val_fraction = 0.1;
-  int tta_shift = 0;
+  int tta_shift = 0, explain = 0;
   bool drop_duplicates = false, tta = false;
   CLI::App app{"Evaluate a trained mien checkpoint on a data set (the paper's Tables 4 and 5)."};
   app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer (default: the bundled model, models/README.md)")
@@ -38,12 +38,15 @@ int main(int argc, char** argv) {
   app.add_option("--tta-shift", tta_shift, "also average over the image moved by this many pixels left, right, up "
                  "and down (0: off)")->check(CLI::NonNegativeNumber);
   app.add_option("--on-bad-image", on_bad_image, "fail or skip")->check(CLI::IsMember({"fail", "skip"}));
+  app.add_option("--explain", explain, "with --out: Grad-CAM pictures of N images across the classes "
+                 "(<out>/explain/*.png and grid.png)")->check(CLI::NonNegativeNumber);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? examples::ok : examples::usage_error;
   }
   return examples::run_guarded([&] {
+    if (explain > 0 && out.empty()) throw mien::InvalidArgument("--explain needs --out, the folder its pictures go to");
     mien::Context ctx(seed, examples::usable_device(device));
     checkpoint = examples::checkpoint_or_bundled(checkpoint);
     auto [model, info] = mien::load_model(ctx, checkpoint);
@@ -97,6 +100,11 @@ int main(int argc, char** argv) {
       std::ofstream(fs::path(out) / "confusion.csv") << report.confusion_csv();
       mien::plot_class_metrics(out, report);
       mien::plot_confusion_matrix(out, report);
+      if (explain > 0) {
+        const auto pictures = mien::explain_images(ctx, *model, info, data, indices, static_cast<std::size_t>(explain),
+                                                   fs::path(out) / "explain");
+        std::fprintf(stderr, "%zu Grad-CAM pictures in %s\n", pictures.size(), (fs::path(out) / "explain").c_str());
+      }
     }
     return static_cast<int>(examples::ok);
   });

@@ -160,22 +160,11 @@ static int train(const Flags& f) {
   mien::plot_class_metrics(run_dir, report);
   mien::plot_confusion_matrix(run_dir, report);
 
-  // Attention pictures for the first few test images.
+  // Grad-CAM pictures of test images across the classes, each labelled with its true and predicted emotion.
   if (f.attention_images > 0 && !split.test.empty()) {
-    fs::create_directories(run_dir / "attention");
-    mien::Batch batch;
-    test_loader.start_epoch(0);
-    test_loader.next(batch);
-    mien::Tensor<float> x(mien::Shape{0}, ctx.device());
-    x.copy_from(batch.images);
-    model.forward(ctx, x, mien::Mode::infer);
-    for (std::int64_t n = 0; n < std::min<std::int64_t>(f.attention_images, batch.size()); ++n) {
-      int mh = 0, mw = 0;
-      const std::vector<float> map = mien::attention_weighted_map(model, n, mh, mw);
-      const std::size_t idx = batch.indices[n];
-      const std::string name = "test" + std::to_string(idx) + "_" + data.class_names[data.labels[idx]] + ".png";
-      mien::write_attention_overlay(run_dir / "attention" / name, data.image(idx), data.height, data.width, map, mh, mw);
-    }
+    const auto pictures = mien::explain_images(ctx, model, info, data, split.test,
+                                               static_cast<std::size_t>(f.attention_images), run_dir / "attention");
+    std::fprintf(stderr, "%zu Grad-CAM pictures in %s\n", pictures.size(), (run_dir / "attention").c_str());
   }
   std::fprintf(stderr, "run folder: %s\n", run_dir.c_str());
   return examples::ok;
@@ -234,7 +223,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", f.threads, "data loading threads (0: all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--on-bad-image", f.on_bad_image, "fail or skip unreadable images and malformed CSV rows")
       ->check(CLI::IsMember({"fail", "skip"}))->capture_default_str();
-  app.add_option("--attention-images", f.attention_images, "attention pictures to draw from the test set")
+  app.add_option("--attention-images", f.attention_images,
+                 "Grad-CAM pictures to draw from the test set, across the classes (attention/*.png, grid.png)")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_flag("--tta,!--no-tta", f.tta, "test: average each image's and its mirror image's probabilities")
       ->capture_default_str();

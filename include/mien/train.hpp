@@ -11,6 +11,7 @@
 #include "mien/io/checkpoint.hpp"
 #include "mien/mien.hpp"
 #include "mien/train/attention_map.hpp"
+#include "mien/train/grad_cam.hpp"
 #include "mien/train/checkpointing.hpp"
 #include "mien/train/interrupt.hpp"
 #include "mien/train/metrics.hpp"

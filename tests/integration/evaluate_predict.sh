@@ -78,4 +78,26 @@ else
 fi
 [[ $("$predict" --checkpoint "$work/run/best.ckpt" --whole-image "$big" | wc -l) -eq 2 ]] ||
   fail "predict --whole-image: header + 1 row"
-echo "PASS: trained with cosine/shift/erase/weight decay/TTA; evaluate and predict (plain, TTA, corrupt input, no face)"
+
+# Grad-CAM pictures: train_fer's (across classes), evaluate --explain's (one per class and a labelled grid where
+# gnuplot is installed), and predict --explain's (needs OpenCV to draw; a build without it says so, exit 2).
+ls "$work"/run/attention/*_as_*.png >/dev/null 2>&1 || fail "train_fer drew no Grad-CAM picture"
+"$evaluate" --checkpoint "$work/run/best.ckpt" --data "$work/data" --out "$work/eval_explain" --explain 7 \
+  >"$work/explain.log" 2>&1 || { cat "$work/explain.log" >&2; fail "evaluate --explain exited with $?"; }
+[[ $(find "$work/eval_explain/explain" -name '*_as_*.png' | wc -l) -eq 7 ]] || fail "evaluate --explain 7: not 7 pictures"
+for class in angry disgust fear happy sad surprise neutral; do
+  ls "$work/eval_explain/explain/"*_"$class"_as_*.png >/dev/null 2>&1 || fail "evaluate --explain: no $class picture"
+done
+if command -v gnuplot >/dev/null; then [[ -s $work/eval_explain/explain/grid.png ]] || fail "no Grad-CAM grid"; fi
+"$evaluate" --checkpoint "$work/run/best.ckpt" --data "$work/data" --explain 3 >"$work/explain_no_out.log" 2>&1 &&
+  fail "evaluate --explain without --out succeeded"
+grep -q "explain needs --out" "$work/explain_no_out.log" || fail "no clear error for --explain without --out"
+status=0
+"$predict" --checkpoint "$work/run/best.ckpt" --explain "$work/explained.png" "$one" >/dev/null 2>"$work/explained.err" ||
+  status=$?
+if [[ $status -eq 0 ]]; then
+  [[ -s $work/explained.png ]] || fail "predict --explain wrote no picture"
+else
+  grep -q "explain needs OpenCV" "$work/explained.err" || fail "predict --explain: $(cat "$work/explained.err")"
+fi
+echo "PASS: trained with cosine/shift/erase/weight decay/TTA; evaluate and predict (plain, TTA, corrupt input, no face, Grad-CAM)"

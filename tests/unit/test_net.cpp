@@ -12,6 +12,7 @@
 #include "mien/optim/adam.hpp"
 #include "mien/testing/gradcheck.hpp"
 #include "mien/train/attention_map.hpp"
+#include "mien/train/grad_cam.hpp"
 #include "mien/train/trainer.hpp"
 #include "../support/temp_dir.hpp"
 
@@ -305,4 +306,40 @@ TEST_CASE("The trainer, summary and attention maps take a network that is not th
   CHECK(h == 3);  // the last NCHW output: after the second max-pool
   CHECK(map.size() == 9u);
   CHECK(*std::max_element(map.begin(), map.end()) == Approx(1.0f));
+
+}
+
+TEST_CASE("Grad-CAM of a network ending in global pooling and a dense layer is its class activation map", "[net]") {
+  // y_k = sum_c W[k, c] mean_hw A_c + b_k, so dy_k / dA_c(h, w) = W[k, c] / (H W) and Grad-CAM's map is
+  // ReLU(sum_c W[k, c] A_c) up to its normalisation (Zhou et al.'s CAM; Selvaraju et al., section 3.1).
+  Context ctx(5);
+  Net<float> net({nn::conv(3, 3), nn::relu(), nn::global_avg_pool(), nn::dense(2)});
+  net.build(ctx, Shape{1, 5, 6});
+  Tensor<float> x(net.input_shape(2));
+  const Tensor<double> r = testing::random_tensor(x.shape(), 11);
+  for (std::size_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r[i]);
+  const std::vector<GradCam> cams = grad_cam(ctx, net, x, {1, 0});  // image 0 for class 1, image 1 for class 0
+  REQUIRE(cams.size() == 2);
+  const Tensor<float> a = net.feature_map()->to(Device::cpu);  // the ReLU's output, the last NCHW map
+  REQUIRE(a.shape() == Shape({2, 3, 5, 6}));
+  const Tensor<float>& w = *net.params()[2].value;             // dense_4.weight [2, 3]
+  REQUIRE(net.params()[2].name == "dense_4.weight");
+  for (int n = 0; n < 2; ++n) {
+    const int k = n == 0 ? 1 : 0;
+    CHECK(cams[n].explained_class == k);
+    std::vector<float> want(30);
+    for (int y = 0; y < 5; ++y)
+      for (int xx = 0; xx < 6; ++xx) {
+        float v = 0;
+        for (int c = 0; c < 3; ++c) v += w.at(k, c) * a.at(n, c, y, xx);
+        want[y * 6 + xx] = std::max(v, 0.0f);
+      }
+    const float hi = *std::max_element(want.begin(), want.end());
+    REQUIRE(hi > 0);
+    REQUIRE(cams[n].map.size() == want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) CHECK(cams[n].map[i] == Approx(want[i] / hi).margin(1e-5));
+    float sum = 0;
+    for (float p : cams[n].probabilities) sum += p;
+    CHECK(sum == Approx(1.0f));
+  }
 }

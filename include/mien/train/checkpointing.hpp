@@ -65,7 +65,11 @@ struct ModelInfo {
   std::vector<std::string> class_names;
   float pixel_mean = 0, pixel_stddev = 1;
   // The image side the model reads (its architecture's "input" [C, H, W]).
-  int input_size() const { return architecture.at("input").at(1).get<int>(); }
+  int input_size() const {
+    check_arg(architecture.is_object() && architecture.contains("input"), "ModelInfo::input_size",
+              "no architecture: it is filled in when a checkpoint is loaded (or from Model::architecture())");
+    return architecture.at("input").at(1).get<int>();
+  }
 };
 
 // The part of a checkpoint's meta that describes the model (training and weights-only files alike), and its
