@@ -128,7 +128,8 @@ TEST_CASE("FER2013 faces placed in scenes are found, and their crops classified 
   for (std::size_t i = 0; i < placed.size(); ++i)
     if (hit[i]) agree += classify(crop_face(scenes[placed[i].scene], match[i], size)) == classify(placed[i].original);
   INFO(agree << " of " << hits << " crops classified as their original faces");
-  // 43 of 57 with the bundled model when it was added: the crop is the face scaled up into the scene and back.
+  // 47 of 57 with the bundled model of 2026-12-04 (43 with the first): the crop is the face scaled up into the
+  // scene and back.
   CHECK(static_cast<double>(agree) >= 0.7 * static_cast<double>(hits));
 }
 

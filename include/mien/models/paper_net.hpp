@@ -166,6 +166,14 @@ class PaperNet : public Model<T> {
     return rows;
   }
 
+  // Each part moves itself: the attention layer holds constants beside its parameters.
+  void to(Device device) override {
+    streams_.to(device);
+    attention_->to(device);
+    for (auto& block : blocks_) block->to(device);
+    head_.to(device);
+  }
+
   std::vector<ParamRef<T>> params() override { return collect(&Module<T>::params); }
   std::vector<BufferRef<T>> buffers() override { return collect(&Module<T>::buffers); }
 
