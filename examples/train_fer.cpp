@@ -5,7 +5,6 @@
 //   train_fer --resume runs/fer48/last.ckpt --data /path/to/fer2013 --out runs/fer48
 //   train_fer --data /path/to/fer2013 --out runs/sgd48 --input-size 48 --optimizer sgd --lr 0.01 --weight-decay 5e-4
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
