@@ -67,10 +67,7 @@ static int train(const Flags& f) {
   train_opts.augment = true;  // rotation, scale and flip as in the paper, plus shifts
   train_opts.augmentation.max_shift = 0.1f;
   train_opts.drop_last = true;
-  mien::LoaderOptions eval_opts = train_opts;
-  eval_opts.augment = false;
-  eval_opts.shuffle = false;
-  eval_opts.drop_last = false;
+  const mien::LoaderOptions eval_opts = examples::evaluation_options(train_opts);
   mien::BatchLoader train_loader(prepared.data, prepared.split.train, train_opts);
   mien::BatchLoader val_loader(prepared.data, prepared.split.val, eval_opts);
 

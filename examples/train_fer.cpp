@@ -76,10 +76,7 @@ static int train(const Flags& f) {
   train_opts.augmentation.flip_probability = static_cast<float>(f.flip);
   train_opts.augmentation.max_shift = static_cast<float>(f.shift);
   train_opts.augmentation.erase_probability = static_cast<float>(f.erase);
-  mien::LoaderOptions eval_opts = train_opts;
-  eval_opts.augment = false;
-  eval_opts.shuffle = false;
-  eval_opts.drop_last = false;  // every validation and test image counts, even in a last partial batch
+  mien::LoaderOptions eval_opts = examples::evaluation_options(train_opts);
   eval_opts.batch_size = std::max<std::size_t>(train_opts.batch_size, 128);
   mien::BatchLoader train_loader(data, split.train, train_opts);
   mien::BatchLoader val_loader(data, split.val, eval_opts);

@@ -28,6 +28,16 @@ struct TrainingData {
   mien::ModelInfo info;  // class names and pixel statistics; the architecture comes from the model
 };
 
+// The loader options for validation and test images, from the training ones: the same normalisation, no
+// augmentation, the data set's order, and every image, even in a last partial batch.
+inline mien::LoaderOptions evaluation_options(const mien::LoaderOptions& train) {
+  mien::LoaderOptions eval = train;
+  eval.augment = false;
+  eval.shuffle = false;
+  eval.drop_last = false;
+  return eval;
+}
+
 inline TrainingData load_training_data(const DataFlags& f) {
   TrainingData out;
   mien::LoadOptions load;

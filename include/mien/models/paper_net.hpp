@@ -122,10 +122,8 @@ class PaperNet : public Model<T> {
     for (std::size_t s = 0; s < streams_.size(); ++s) static_cast<Conv2D<T>&>(stream(s).at(0)).set_input_gradient(needed);
   }
 
-  // The last residual block's output of the latest forward, and dL/d(that) of the latest backward (Grad-CAM).
-  const Tensor<T>& features() const { return *features_; }
-  const Tensor<T>& feature_gradient() const { return *feature_grad_; }
   DynamicAttention<T>& attention() { return *attention_; }
+  // The last residual block's output of the latest forward, and dL/d(that) of the latest backward (Grad-CAM).
   const Tensor<T>* feature_map() const override { return features_; }
   const Tensor<T>* feature_map_gradient() const override { return feature_grad_; }
   const Tensor<T>* attention_scores() const override {
