@@ -2,10 +2,14 @@
 // Pieces the example programs share: loading a data set by path, and exit codes scripts can rely on.
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <mien/train.hpp>
+#ifdef MIEN_WITH_ONNX
+#include <mien/onnx/onnx_import.hpp>
+#endif
 
 namespace examples {
 
@@ -65,6 +69,22 @@ inline std::string checkpoint_or_bundled(const std::string& checkpoint) {
   const std::string path = bundled_model_path();
   std::fprintf(stderr, "using the bundled model %s\n", path.c_str());
   return path;
+}
+
+// A model file: a mien checkpoint, or an ONNX file (by its .onnx extension) in a build with ONNX support.
+inline std::pair<std::unique_ptr<mien::Model<float>>, mien::ModelInfo> load_model_file(mien::Context& ctx,
+                                                                                    const std::string& path) {
+  if (std::filesystem::path(path).extension() == ".onnx") {
+#ifdef MIEN_WITH_ONNX
+    auto loaded = mien::load_onnx_model(ctx, path);
+    loaded.first->to(ctx.device());
+    return loaded;
+#else
+    throw mien::InvalidArgument("'" + path + "' is an ONNX model; this build has no ONNX support (install libonnx-dev "
+                                "and libprotobuf-dev, then configure with -DMIEN_ONNX=ON)");
+#endif
+  }
+  return mien::load_model(ctx, path);
 }
 
 // Parses --device and fails at once, before any data is loaded, when the device cannot be used.

@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   int tta_shift = 0, explain = 0;
   bool drop_duplicates = false, tta = false;
   CLI::App app{"Evaluate a trained mien checkpoint on a data set (the paper's Tables 4 and 5)."};
-  app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer (default: the bundled model, models/README.md)")
+  app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer, or an .onnx model (default: the bundled model, models/README.md)")
       ->check(CLI::ExistingFile);
   app.add_option("--data", data_path, "image-folder root (train/ and test/ or validation/), a labelled folder "
                  "<class>/*, or fer2013.csv")->required();
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     if (explain > 0 && out.empty()) throw mien::InvalidArgument("--explain needs --out, the folder its pictures go to");
     mien::Context ctx(seed, examples::usable_device(device));
     checkpoint = examples::checkpoint_or_bundled(checkpoint);
-    auto [model, info] = mien::load_model(ctx, checkpoint);
+    auto [model, info] = examples::load_model_file(ctx, checkpoint);
     mien::LoadOptions load;
     load.image_size = info.input_size();
     load.on_bad_image = on_bad_image == "skip" ? mien::OnBadInput::skip : mien::OnBadInput::fail;

@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
   int tta_shift = 0;
   mien::FaceCropOptions crop;
   CLI::App app{"Recognise the emotions of the faces in photos with a trained mien checkpoint."};
-  app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer (default: the bundled model, models/README.md)")
+  app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer, or an .onnx model (default: the bundled model, models/README.md)")
       ->check(CLI::ExistingFile);
   app.add_option("inputs", inputs, "image files or folders")->required();
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
   return examples::run_guarded([&] {
     mien::Context ctx(0, examples::usable_device(device));
     checkpoint = examples::checkpoint_or_bundled(checkpoint);
-    auto [model, info] = mien::load_model(ctx, checkpoint);
+    auto [model, info] = examples::load_model_file(ctx, checkpoint);
     const int size = info.input_size();
     const std::vector<fs::path> files = collect_images(inputs);
     const mien::TestTimeAugmentation views{tta, tta_shift};

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Recognise the emotions of the faces in a video or a camera's frames."};
   app.add_option("input", input, "video file, or a camera index (0: the first camera)")->required();
   app.add_option("--out", out, "folder for annotated.avi and the timeline")->required();
-  app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer (default: the bundled model)")
+  app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer, or an .onnx model (default: the bundled model)")
       ->check(CLI::ExistingFile);
   app.add_option("--cascade", cascade, "face detector model (OpenCV cascade XML; default: opencv-data's frontal face)")
       ->check(CLI::ExistingFile);
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
   return examples::run_guarded([&] {
     mien::Context ctx(0);  // the CPU: the program is built by the C++ compiler, beside OpenCV
     checkpoint = examples::checkpoint_or_bundled(checkpoint);
-    auto [model, info] = mien::load_model(ctx, checkpoint);
+    auto [model, info] = examples::load_model_file(ctx, checkpoint);
     const int size = info.input_size();
     detector_options.model = cascade;
     mien::CascadeFaceDetector detector(detector_options);

@@ -13,7 +13,9 @@ packages=(
   nlohmann-json3-dev   # configs, metrics, checkpoints' headers
   libfmt-dev           # formatting in examples and benchmarks
   gnuplot-nox          # training curves and metric charts
-  libopencv-dev opencv-data  # face detection in predict (OpenCV's cascade and its frontal-face model)
+  libopencv-dev opencv-data  # face detection in predict (OpenCV's cascade and its frontal-face model); OpenCV DNN runs
+                             # exported ONNX files in the interop tests
+  libonnx-dev libprotobuf-dev  # ONNX export and import (onnx's protobuf classes and its checker)
   clang libomp-14-dev  # the sanitizer builds (scripts/sanitize.sh: clang, and LLVM's OpenMP runtime for TSan)
 )
 

@@ -103,6 +103,17 @@ TEST_CASE("A Net infers every size from its input and names its layers by type a
 }
 
 TEST_CASE("Layer specs: chosen names, duplicate names, wrong sizes and unknown types are clear errors", "[net]") {
+  SECTION("a gated residual block needs an attention layer before it, with its channels") {
+    Context ctx(1);
+    Net<float> alone({nn::gated_residual({nn::conv(2, 3)})});
+    CHECK_THROWS_WITH(alone.build(ctx, Shape{2, 4, 4}), Catch::Contains("needs a DynamicAttention layer before it"));
+    Net<float> mismatch({nn::attention(), nn::gated_residual({nn::conv(3, 3)})});
+    CHECK_THROWS_WITH(mismatch.build(ctx, Shape{2, 4, 4}), Catch::Contains("attention layer has 2 channels, the skip 3"));
+    LayerSpec typo = nn::residual({nn::conv(2, 3)});
+    typo.json["gate"] = "attenton";
+    Net<float> misspelt({nn::attention(), typo});
+    CHECK_THROWS_WITH(misspelt.build(ctx, Shape{2, 4, 4}), Catch::Contains("valid gates: none, attention"));
+  }
   Context ctx(1);
   SECTION("a chosen name replaces the automatic one") {
     Net<float> net({nn::conv(4, 3).named("stem"), nn::flatten(), nn::dense(2).named("logits")});
@@ -166,6 +177,16 @@ TEST_CASE("Parallel and Residual blocks' gradients match finite differences", "[
     net.build(ctx, Shape{2, 4, 4});
     CHECK(has(param_names(net), "residual_2.projection.weight"));
     const auto result = testing::check_layer(net, ctx, testing::random_tensor(net.input_shape(2), 9), Mode::train, opt);
+    INFO(result.summary());
+    CHECK(result.ok);
+  }
+  SECTION("two residual blocks whose skips are gated by one attention layer's scores (the paper's blocks)") {
+    // Both gates' gradients reach the attention's dense layer: a block that dropped its share would fail here.
+    Context ctx(7);
+    Net<double> net({nn::conv(3, 3), nn::attention(), nn::gated_residual({nn::conv(3, 3), nn::tanh(), nn::conv(3, 1)}),
+                     nn::gated_residual({nn::conv(3, 3)}, false)});
+    net.build(ctx, Shape{2, 4, 4});
+    const auto result = testing::check_layer(net, ctx, testing::random_tensor(net.input_shape(2), 10), Mode::train, opt);
     INFO(result.summary());
     CHECK(result.ok);
   }

@@ -10,7 +10,8 @@
 //                           show that reading of the paper (and for ablations), which is why it is not the default.
 //
 // The scores s [N, C] are exposed: the gated residual blocks multiply their skips by them, and their gradient
-// flows back here through backward(ctx, dy, dscores_extra).
+// flows back here, either through backward(ctx, dy, dscores_extra) or added up by add_score_gradient before
+// backward(ctx, dy) runs (a gated Residual in the same sequence).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -90,13 +91,30 @@ class DynamicAttention : public Layer<T> {
     ops::dense_forward(ctx, *weights_, expand_, no_bias_, scores_);
     ops::channel_scale_forward(ctx, x, scores_, y_);
     x_ = &x;
+    pending_score_grad_ = false;
     return y_;
   }
 
   // Attention scores s [N, C] of the last forward.
   const Tensor<T>& scores() const { return scores_; }
 
-  const Tensor<T>& backward(Context& ctx, const Tensor<T>& dy) override { return backward_through(ctx, dy, nullptr); }
+  const Tensor<T>& backward(Context& ctx, const Tensor<T>& dy) override {
+    const bool pending = pending_score_grad_;
+    pending_score_grad_ = false;
+    return backward_through(ctx, dy, pending ? &score_grad_ : nullptr);
+  }
+
+  // dL/ds from a user of scores() whose backward runs before this layer's; the sum joins backward(ctx, dy).
+  void add_score_gradient(Context& ctx, const Tensor<T>& dscores) {
+    check_arg(dscores.shape() == scores_.shape(), "DynamicAttention::add_score_gradient", "score gradient has shape ",
+              dscores.shape(), ", scores have ", scores_.shape());
+    if (pending_score_grad_) {
+      ops::add(ctx, score_grad_, dscores, score_grad_);
+    } else {
+      score_grad_ = dscores;
+      pending_score_grad_ = true;
+    }
+  }
 
   // dscores_extra = dL/ds from the other users of scores() (the gated skips), added to the scaling's own.
   const Tensor<T>& backward(Context& ctx, const Tensor<T>& dy, const Tensor<T>& dscores_extra) {
@@ -129,6 +147,8 @@ class DynamicAttention : public Layer<T> {
   Tensor<T> expand_, no_bias_;
   Tensor<T> scores_, y_;
   Tensor<T> dx_scaled_, dscores_, dscores_total_, dweights_, dexpand_unused_, dbias_unused_, dx_;
+  Tensor<T> score_grad_;
+  bool pending_score_grad_ = false;
   const Tensor<T>* x_ = nullptr;
   const Tensor<T>* weights_ = nullptr;
 };

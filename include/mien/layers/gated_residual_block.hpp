@@ -32,6 +32,10 @@ class GatedResidualBlock : public Module<T> {
   std::string type() const override { return "GatedResidualBlock"; }
   std::int64_t channels() const { return channels_; }
   int kernel() const { return conv1_.kernel(); }
+  Conv2D<T>& conv1() { return conv1_; }
+  BatchNormReLU<T>& bn1() { return bn1_; }
+  Conv2D<T>& conv2() { return conv2_; }
+  BatchNorm<T>& bn2() { return bn2_; }
 
   std::vector<ParamRef<T>> params() override {
     std::vector<ParamRef<T>> out = prefixed("conv1", conv1_.params());

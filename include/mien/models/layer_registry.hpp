@@ -80,6 +80,13 @@ inline LayerSpec parallel(const std::vector<LayerSpec>& branches) {
 inline LayerSpec residual(const std::vector<LayerSpec>& body, bool relu = true, bool projection = false) {
   return {{{"type", "Residual"}, {"body", spec_list(body)}, {"relu", relu}, {"projection", projection}}};
 }
+// The paper's attention-gated skip: act(body(x) + s ⊙ skip(x)), s the scores of the nearest DynamicAttention layer
+// before this block in the same sequence.
+inline LayerSpec gated_residual(const std::vector<LayerSpec>& body, bool relu = true, bool projection = false) {
+  LayerSpec spec = residual(body, relu, projection);
+  spec.json["gate"] = "attention";
+  return spec;
+}
 }  // namespace nn
 
 template <class T>
@@ -129,9 +136,19 @@ class LayerRegistry {
     check_arg(specs.is_array() && !specs.empty(), "Sequential", "needs a non-empty list of layer specs, got ",
               specs.dump());
     auto seq = std::make_unique<Sequential<T>>();
+    DynamicAttention<T>* attention = nullptr;  // the gate of the gated residual blocks that follow it
     for (std::size_t i = 0; i < specs.size(); ++i) {
       const nlohmann::json& spec = specs[i];
       std::unique_ptr<Layer<T>> layer = build(ctx, spec, input);
+      if (auto* a = dynamic_cast<DynamicAttention<T>*>(layer.get())) attention = a;
+      if (auto* r = dynamic_cast<Residual<T>*>(layer.get()); r && r->gated()) {
+        check_arg(attention != nullptr, "Residual", ": a gated block (\"gate\": \"attention\") needs a DynamicAttention "
+                  "layer before it in the same sequence");
+        const Shape skip = r->output_shape(input);
+        check_arg(attention->channels() == skip.c(), "Residual", ": the gate's attention layer has ",
+                  attention->channels(), " channels, the skip ", skip.c());
+        r->set_gate(*attention);
+      }
       input = layer->output_shape(input);
       std::string name = spec.value("name", std::string());
       if (name.empty()) name = default_layer_name(spec["type"], i + 1);
@@ -241,7 +258,11 @@ class LayerRegistry {
       std::unique_ptr<Conv2D<T>> projection;
       if (s.value("projection", false) || out.rank() != 4 || out.c() != channels(in, "Residual"))
         projection = std::make_unique<Conv2D<T>>(ctx, in.c(), out.rank() == 4 ? out.c() : 0, 1);
-      auto block = std::make_unique<Residual<T>>(std::move(body), std::move(projection), s.value("relu", true));
+      const std::string gate = s.value("gate", std::string("none"));
+      check_arg(gate == "none" || gate == "attention", "Residual", ": unknown 'gate' '", gate,
+                "'; valid gates: none, attention");
+      auto block = std::make_unique<Residual<T>>(std::move(body), std::move(projection), s.value("relu", true),
+                                                 gate == "attention");
       block->output_shape(in);
       return block;
     });

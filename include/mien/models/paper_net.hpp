@@ -123,6 +123,13 @@ class PaperNet : public Model<T> {
   }
 
   DynamicAttention<T>& attention() { return *attention_; }
+  // The parts, for walkers such as the ONNX exporter: the streams, the residual blocks, the pool before the head
+  // (nullptr without one) and the head.
+  Parallel<T>& streams() { return streams_; }
+  std::size_t block_count() const { return blocks_.size(); }
+  GatedResidualBlock<T>& block(std::size_t b) { return *blocks_.at(b); }
+  MaxPool2D<T>* final_pool() { return final_pool_.get(); }
+  Sequential<T>& head() { return head_; }
   // The last residual block's output of the latest forward, and dL/d(that) of the latest backward (Grad-CAM).
   const Tensor<T>* feature_map() const override { return features_; }
   const Tensor<T>* feature_map_gradient() const override { return feature_grad_; }
