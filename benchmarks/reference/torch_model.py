@@ -46,7 +46,7 @@ class DynamicAttention(nn.Module):
 
 
 class GatedResidualBlock(nn.Module):
-    """y = ReLU(BN2(conv2(ReLU(BN1(conv1(x))))) + s ⊙ x)."""
+    """y = ReLU(BN2(conv2(ReLU(BN1(conv1(x))))) + s ⊙ x), or + x with no gate (plain skips)."""
 
     def __init__(self, channels, kernel, momentum, eps):
         super().__init__()
@@ -59,7 +59,7 @@ class GatedResidualBlock(nn.Module):
 
     def forward(self, x, gate):
         z = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
-        return self.relu_out(z + gate[:, :, None, None] * x)
+        return self.relu_out(z + (x if gate is None else gate[:, :, None, None] * x))
 
 
 def feature_size(cfg):
@@ -107,8 +107,7 @@ class PaperNet(nn.Module):
         h = torch.cat([getattr(self, n)(x) for n in self.stream_names], dim=1)
         h, scores = self.attention(h)
         for n in self.block_names:
-            gate = scores if self.cfg["gated_skips"] else torch.ones_like(scores)
-            h = getattr(self, n)(h, gate)
+            h = getattr(self, n)(h, scores if self.cfg["gated_skips"] else None)
         return self.head(self.final_pool(h))
 
 

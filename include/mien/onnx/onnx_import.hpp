@@ -12,7 +12,7 @@
 //   Resize] on the same tensor  -> DynamicAttention (per_channel with the Mul by C, paper_literal with one score)
 // and single operators map back as the exporter writes them (onnx_export.hpp): Conv (stride 1, same padding, odd
 // square kernel), Gemm, BatchNormalization (+ Relu: BatchNormReLU), Relu, Tanh, MaxPool (stride = window),
-// GlobalAveragePool + Flatten, Flatten, and Dropout / Identity (skipped). A Softmax that makes the graph's output is
+// GlobalAveragePool + Flatten or ReduceMean over H and W, Flatten, and Dropout / Identity (skipped). A Softmax that makes the graph's output is
 // left out: mien models output logits. Anything else is refused naming the operator and the node.
 //
 // Class names and pixel normalisation come from a mien export's metadata; a foreign file with seven outputs gets
@@ -75,8 +75,9 @@ class GraphReader {
     throw InvalidArgument("ONNX import: node '" + n.name() + "' (" + n.op_type() + "): " + why);
   }
   static std::string supported() {
-    return "Conv, Gemm, BatchNormalization, Relu, Tanh, MaxPool, GlobalAveragePool, Flatten, Reshape (to [N, F]), "
-           "Concat, Add, Mul and Resize (attention and gated skips), Softmax (attention, and at the output), Dropout, Identity";
+    return "Conv, Gemm, BatchNormalization, Relu, Tanh, MaxPool, GlobalAveragePool, ReduceMean (over H and W), "
+           "Flatten, Reshape (to [N, F]), Concat, Add, Mul and Resize (attention and gated skips), Softmax (attention, "
+           "and at the output), Dropout, Identity";
   }
 
   const ::onnx::NodeProto* producer(const std::string& tensor) const {
@@ -140,6 +141,22 @@ class GraphReader {
       return axes == std::vector<std::int64_t>{2, 3};
     }
     return false;
+  }
+
+  // A mean over the whole map: GlobalAveragePool ([N, C, 1, 1]), or ReduceMean over axes 2 and 3 (PyTorch's
+  // x.mean((2, 3))), which gives [N, C] when keepdims = 0 (*flat).
+  bool global_mean(const ::onnx::NodeProto& n, bool* flat = nullptr) const {
+    if (flat) *flat = false;
+    if (n.op_type() == "GlobalAveragePool") return true;
+    if (n.op_type() != "ReduceMean") return false;
+    std::vector<std::int64_t> axes = ints_attr(n, "axes");
+    if (n.input_size() == 2 && constant(n.input(1))) axes = int64_values(*constant(n.input(1)), "ReduceMean axes");
+    for (auto& a : axes)
+      if (a < 0) a += 4;
+    std::sort(axes.begin(), axes.end());
+    if (axes != std::vector<std::int64_t>{2, 3}) return false;
+    if (flat) *flat = int_attr(n, "keepdims", 1) == 0;
+    return true;
   }
 
   void push_param(const ::onnx::TensorProto& t, const std::string& what) { result_.params.push_back(float_values(t, what)); }
@@ -210,7 +227,10 @@ class GraphReader {
       refuse(*c, "not the dynamic-attention pattern (GlobalAveragePool, a dense layer as Gemm or 1x1 Conv, Tanh, "
                  "Softmax, [Mul by C], Mul with the map)");
     };
-    const ::onnx::NodeProto& first = next(pool, {"Flatten", "Reshape", "Squeeze", "Conv"});
+    bool pooled_flat = false;
+    global_mean(pool, &pooled_flat);
+    const ::onnx::NodeProto& first =
+        pooled_flat ? pool : next(pool, {"Flatten", "Reshape", "Squeeze", "Conv"});
     const bool four_d = first.op_type() == "Conv";
     std::int64_t units = 0;
     const ::onnx::NodeProto* dense = &first;
@@ -225,7 +245,7 @@ class GraphReader {
         result_.params.push_back(std::vector<float>(static_cast<std::size_t>(units), 0.0f));
       }
     } else {
-      if (!flattens(first)) refuse(first, "expected a flatten to [N, C]");
+      if (!pooled_flat && !flattens(first)) refuse(first, "expected a flatten to [N, C]");
       dense = &next(first, {"Gemm"});
       units = gemm(*dense);
     }
@@ -395,7 +415,7 @@ class GraphReader {
         } else if (op == "Mul") {
           const ::onnx::NodeProto* pool = nullptr;
           for (const auto* c : next)
-            if (c->op_type() == "GlobalAveragePool") pool = c;
+            if (global_mean(*c)) pool = c;
           if (!pool) refuse(*n, "a product of two branches is read only as dynamic attention");
           specs.push_back(attention(*pool, *n, from));
         } else {
@@ -434,7 +454,9 @@ class GraphReader {
             !all_equal(ints_attr(*n, "dilations"), 1) || n->output_size() > 1)
           refuse(*n, "mien's MaxPool2D has a square window, stride = window, no padding and no index output");
         specs.push_back({{"type", "MaxPool2D"}, {"window", k[0]}});
-      } else if (op == "GlobalAveragePool") {
+      } else if (bool flat_mean = false; global_mean(*n, &flat_mean) && flat_mean) {
+        specs.push_back({{"type", "GlobalAvgPool"}});
+      } else if (global_mean(*n)) {
         const auto* flat = sole_consumer(n->output(0));
         if (!flat || !flattens(*flat) || n->output(0) == to)
           refuse(*n, "mien's GlobalAvgPool gives [N, C]: a Flatten (or Reshape to [N, C]) must follow it");
