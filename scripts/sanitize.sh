@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs mien's CPU tests under sanitizers:
-#   1. AddressSanitizer + UndefinedBehaviorSanitizer (clang, LLVM's OpenMP runtime): the whole CPU suite (unit,
-#      training and integration tests) and the small GPU tests on the CUDA emulator, in build-asan/. Any report fails the run (UBSan halts on its first report), except the
+#   1. AddressSanitizer + UndefinedBehaviorSanitizer (clang, LLVM's OpenMP runtime): the CPU suite (unit,
+#      training and ONNX tests) and the small GPU tests on the CUDA emulator, in build-asan/. The example programs
+#      and their integration scripts run in the plain build only: each program is a compile of the whole library,
+#      dear under ASan, while the readers they call (images, CSV, checkpoints, ONNX files) meet bad inputs in the
+#      unit and ONNX tests here. Any report fails the run (UBSan halts on its first report), except the
 #      third-party ones listed in scripts/sanitizers/ubsan.supp.
 #   2. ThreadSanitizer (clang): the data loaders' tests (the batch loader's prefetch thread shares buffers with the
 #      caller; the folder and CSV loaders fill shared arrays from OpenMP threads).
@@ -44,10 +47,10 @@ run_asan() {
   batch=$(( (sources + jobs - 1) / jobs ))
   cxx=$(clang_with_libomp) || return 1
   cmake -S . -B "$asan_build" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_FLAGS_SANITIZE="$flags" -DMIEN_NATIVE=OFF \
-    -DMIEN_CUDA=OFF -DMIEN_OPENCV=OFF -DMIEN_BUILD_BENCHMARKS=OFF -DMIEN_CUDA_EMULATOR_TESTS=small -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE="$batch" \
+    -DMIEN_CUDA=OFF -DMIEN_OPENCV=OFF -DMIEN_BUILD_BENCHMARKS=OFF -DMIEN_BUILD_EXAMPLES=OFF -DMIEN_CUDA_EMULATOR_TESTS=small -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE="$batch" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"
-  # Without benchmarks and CUDA, "all" is only what the tests run: the test binary, and the programs the integration
-  # tests drive with their helper. (Naming them as --target would build them one after another.)
+  # Without benchmarks, examples and CUDA, "all" is only the test binaries. (Naming them as --target would build
+  # them one after another.)
   cmake --build "$asan_build" --parallel "$jobs"
   echo "asan: build took $(elapsed "$start") s"
   local run_start

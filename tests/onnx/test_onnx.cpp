@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -445,6 +446,8 @@ TEST_CASE("OpenCV DNN runs mien's exports with mien's probabilities on FER2013 f
       faces = random_images(64, 48, 24);
     }
     const float worst = max_difference_with_opencv(ctx, *model, info, faces);
+    std::printf("OpenCV DNN vs mien on %lld images, %s: largest probability difference %.1e\n",
+                static_cast<long long>(faces.shape().n()), what.c_str(), worst);
     INFO("largest probability difference " << worst);
     CHECK(worst <= 1e-4f);
   }

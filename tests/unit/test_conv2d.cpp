@@ -129,8 +129,8 @@ TEST_CASE("conv2d forward and both backwards match the direct definition", "[con
   };
   const std::vector<Case> cases{{3, 2, 28, 28, 3, 3}, {2, 2, 40, 33, 3, 5}, {5, 3, 7, 6, 4, 5}, {9, 2, 7, 6, 3, 3},
                                 {2, 3, 5, 4, 2, 1},   {2, 2, 3, 2, 3, 7},   {40, 4, 6, 6, 8, 3},
-                                {3, 64, 5, 7, 65, 3}, {1, 64, 33, 32, 64, 3}, {2, 8, 33, 35, 9, 3},
-                                {3, 8, 17, 18, 9, 5}, {1, 9, 20, 31, 8, 5}, {2, 8, 33, 35, 9, 5},
+                                {3, 64, 5, 7, 65, 3}, {2, 64, 33, 32, 64, 3}, {2, 8, 33, 35, 9, 3},
+                                {3, 8, 17, 18, 9, 5}, {2, 9, 20, 31, 8, 5}, {2, 8, 33, 35, 9, 5},
                                 {2, 32, 3, 340, 32, 3}};
   for (const Case& cs : cases) {
     CAPTURE(cs.n, cs.c, cs.h, cs.w, cs.k_out, cs.k);
@@ -196,6 +196,14 @@ TEST_CASE("conv2d's Winograd paths agree with im2col in float, and are taken onl
   CHECK_FALSE(cpu::winograd5::applies(stream_48, Shape{64, 32, 3, 3}));
   CHECK_FALSE(cpu::winograd5::applies(Shape{32, 1, 48, 48}, Shape{32, 1, 5, 5}));  // one channel
   CHECK_FALSE(cpu::winograd5::applies(Shape{32, 32, 12, 12}, filters_5x5));
+  // One image takes im2col on every path (the filter transform would not pay back); two take Winograd.
+  Context automatic;
+  CHECK_FALSE(cpu::conv2d_detail::use_winograd4(automatic, Shape{1, 128, 12, 12}, filters));
+  CHECK_FALSE(cpu::conv2d_detail::use_winograd(automatic, Shape{1, 128, 32, 32}, filters));
+  CHECK_FALSE(cpu::conv2d_detail::use_winograd5(automatic, Shape{1, 32, 64, 64}, Shape{64, 32, 5, 5}));
+  CHECK(cpu::conv2d_detail::use_winograd4(automatic, Shape{2, 128, 12, 12}, filters));
+  CHECK(cpu::conv2d_detail::use_winograd(automatic, Shape{2, 128, 32, 32}, filters));
+  CHECK(cpu::conv2d_detail::use_winograd5(automatic, Shape{2, 32, 64, 64}, Shape{64, 32, 5, 5}));
 
   const auto to_float = [](const Tensor<double>& d) {
     Tensor<float> f(d.shape());

@@ -171,14 +171,20 @@ ConstStridedMatrixMap<T> tile_block(const T* t, const Geometry& g, const Tile& t
   return as_strided_matrix(static_cast<const T*>(scratch), g.k_out, cols, cols);
 }
 
+// A single image takes im2col: the Winograd filter transform is paid per call whatever the batch, and a small map
+// is one block of tiles, one thread's work, where im2col's GEMM uses every thread. The paper network's batch-1
+// inference ran 1.9× faster at 48×48 and 1.4× at 128×128 through im2col; from batch 4 up Winograd wins
+// (docs/benchmarks.md).
+inline bool winograd_batch(const Shape& x) { return x.n() >= 2; }
+
 inline bool use_winograd(const Context& ctx, const Shape& x, const Shape& w) {
-  return ctx.cpu_conv() == CpuConv::automatic && winograd::applies(x, w);
+  return ctx.cpu_conv() == CpuConv::automatic && winograd_batch(x) && winograd::applies(x, w);
 }
 inline bool use_winograd4(const Context& ctx, const Shape& x, const Shape& w) {
-  return ctx.cpu_conv() == CpuConv::automatic && winograd4::applies(x, w);
+  return ctx.cpu_conv() == CpuConv::automatic && winograd_batch(x) && winograd4::applies(x, w);
 }
 inline bool use_winograd5(const Context& ctx, const Shape& x, const Shape& w) {
-  return ctx.cpu_conv() == CpuConv::automatic && winograd5::applies(x, w);
+  return ctx.cpu_conv() == CpuConv::automatic && winograd_batch(x) && winograd5::applies(x, w);
 }
 
 // db [K] += the sum of dy [N, K, H, W] over images and pixels, for the Winograd filter-gradient paths: channels
