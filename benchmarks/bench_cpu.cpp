@@ -20,6 +20,7 @@
 #include <omp.h>
 
 #include "mien/mien.hpp"
+#include "seeded_input.hpp"
 
 using namespace mien;
 using Clock = std::chrono::steady_clock;
@@ -39,13 +40,6 @@ double median_seconds(int reps, const std::function<void()>& run) {
   return t[t.size() / 2];
 }
 
-Tensor<float> random_tensor(const Shape& shape, std::uint64_t seed) {
-  Tensor<float> t(shape);
-  const RandomStream s{seed, 1, 0};
-  for (std::size_t i = 0; i < t.numel(); ++i) t[i] = 2 * s.uniform(i) - 1;
-  return t;
-}
-
 double gemm_gflops(int n, int reps) {
   Eigen::MatrixXf a = Eigen::MatrixXf::Random(n, n), b = Eigen::MatrixXf::Random(n, n), c(n, n);
   const double s = median_seconds(reps, [&] { c.noalias() = a * b; });
@@ -56,8 +50,8 @@ void bench_layer(const char* name, Layer<float>& layer, const Shape& in, int rep
                  CpuConv conv_algorithm = CpuConv::automatic) {
   Context ctx(1);
   ctx.set_cpu_conv(conv_algorithm);
-  const Tensor<float> x = random_tensor(in, 2);
-  const Tensor<float> dy = random_tensor(layer.output_shape(in), 3);
+  const Tensor<float> x = bench::seeded_uniform(in, 2);
+  const Tensor<float> dy = bench::seeded_uniform(layer.output_shape(in), 3);
   const double flops = 2.0 * static_cast<double>(layer.macs(in));
   const double fwd = median_seconds(reps, [&] { layer.forward(ctx, x, Mode::train); });
   const double both = median_seconds(reps, [&] {
@@ -83,7 +77,7 @@ StepResult bench_training_step(std::int64_t input_size, std::int64_t batch, int 
   model.set_input_gradient(false);  // as in training, and as the frameworks compared with do
   Adam<float> adam;
   SoftmaxCrossEntropy<float> loss;
-  const Tensor<float> x = random_tensor(model.input_shape(batch), 4);
+  const Tensor<float> x = bench::seeded_uniform(model.input_shape(batch), 4);
   Tensor<std::int32_t> labels(Shape{batch});
   for (std::int64_t i = 0; i < batch; ++i) labels[i] = static_cast<std::int32_t>(i % 7);
   const double s = median_seconds(reps, [&] {
@@ -102,7 +96,7 @@ StepResult bench_inference(std::int64_t input_size, std::int64_t batch, int reps
   PaperNetConfig config;
   config.input_size = input_size;
   PaperNet<float> model(ctx, config);
-  const Tensor<float> x = random_tensor(model.input_shape(batch), 4);
+  const Tensor<float> x = bench::seeded_uniform(model.input_shape(batch), 4);
   const double s = median_seconds(reps, [&] { model.forward(ctx, x, Mode::infer); });
   const double flops = 2.0 * static_cast<double>(model.macs(model.input_shape(batch)));
   return {batch / s, flops / s / 1e9};

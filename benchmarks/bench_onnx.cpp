@@ -24,6 +24,7 @@
 #include <opencv2/dnn.hpp>
 
 #include "mien/mien.hpp"
+#include "seeded_input.hpp"
 #include "mien/data/classes.hpp"
 #include "mien/onnx/onnx_export.hpp"
 
@@ -41,13 +42,6 @@ double seconds(const std::function<void()>& run) {
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
-}
-
-Tensor<float> seeded_input(const Shape& shape, std::uint64_t seed) {
-  Tensor<float> t(shape);
-  const RandomStream s{seed, 1, 0};
-  for (std::size_t i = 0; i < t.numel(); ++i) t[i] = 2 * s.uniform(i) - 1;
-  return t;
 }
 
 // Batch-norm running statistics away from (0, 1), so that the comparison sees them.
@@ -113,7 +107,7 @@ int main(int argc, char** argv) {
 
     nlohmann::json entry = {{"size", size}, {"threads", threads}};
     for (int batch : {1, 32}) {
-      const Tensor<float> x = seeded_input(model.input_shape(batch), 100 + size + batch);
+      const Tensor<float> x = bench::seeded_uniform(model.input_shape(batch), 100 + size + batch);
       const std::vector<int> dims{batch, 1, size, size};
       cv::Mat blob(dims, CV_32F, const_cast<float*>(x.data()));
       Tensor<float> probabilities;
