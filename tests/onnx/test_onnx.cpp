@@ -221,8 +221,12 @@ TEST_CASE("save_onnx and load_onnx_model go through a file; damaged files and fo
     last_tanh->set_name("my_sine");
     std::string changed;
     REQUIRE(proto.SerializeToString(&changed));
-    CHECK_THROWS_WITH(load_onnx_model(ctx, write("sine.onnx", changed)),
+    const std::string sine = write("sine.onnx", changed);
+    CHECK_THROWS_WITH(load_onnx_model(ctx, sine),
                       Catch::Contains("node 'my_sine' (Sin)") && Catch::Contains("no mien layer for this operator"));
+    // One "mien: " prefix, and the file named, as an IoError (the file's contents are wrong).
+    CHECK_THROWS_WITH(load_onnx_model(ctx, sine), Catch::StartsWith("mien: '" + sine + "': ONNX import: node"));
+    CHECK_THROWS_AS(load_onnx_model(ctx, sine), IoError);
   }
   SECTION("a convolution mien has no layer for") {
     ::onnx::ModelProto proto = to_onnx(*model, info_of(*model));

@@ -568,7 +568,11 @@ inline std::pair<std::unique_ptr<Model<float>>, ModelInfo> load_onnx_model(Conte
   try {
     return import_onnx(ctx, proto, "ONNX model '" + path + "'");
   } catch (const InvalidArgument& e) {
-    throw IoError(e.what());
+    // The same message as an IoError (the file's contents are wrong), naming the file where it does not yet.
+    std::string message = e.what();
+    if (message.rfind("mien: ", 0) == 0) message.erase(0, 6);
+    if (message.find(path) == std::string::npos) message = "'" + path + "': " + message;
+    throw IoError(message);
   }
 }
 
