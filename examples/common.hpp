@@ -76,9 +76,7 @@ inline std::pair<std::unique_ptr<mien::Model<float>>, mien::ModelInfo> load_mode
                                                                                     const std::string& path) {
   if (std::filesystem::path(path).extension() == ".onnx") {
 #ifdef MIEN_WITH_ONNX
-    auto loaded = mien::load_onnx_model(ctx, path);
-    loaded.first->to(ctx.device());
-    return loaded;
+    return mien::load_onnx_model(ctx, path);
 #else
     throw mien::InvalidArgument("'" + path + "' is an ONNX model; this build has no ONNX support (install libonnx-dev "
                                 "and libprotobuf-dev, then configure with -DMIEN_ONNX=ON)");

@@ -30,9 +30,10 @@ int main(int argc, char** argv) {
     checkpoint = examples::checkpoint_or_bundled(checkpoint);
     auto [model, info] = mien::load_model(ctx, checkpoint);
     mien::save_onnx(out, *model, info);
+    const mien::Shape in = model->input_shape(1);
     std::printf("wrote %s: %s, input [N, %lld, %lld, %lld], %lld parameters, classes", out.c_str(), model->type().c_str(),
-                static_cast<long long>(model->input_shape(1).c()), static_cast<long long>(model->input_shape(1).h()),
-                static_cast<long long>(model->input_shape(1).w()), static_cast<long long>(model->param_count()));
+                static_cast<long long>(in.c()), static_cast<long long>(in.h()), static_cast<long long>(in.w()),
+                static_cast<long long>(model->param_count()));
     for (const auto& name : info.class_names) std::printf(" %s", name.c_str());
     std::printf("\n");
     return static_cast<int>(examples::ok);

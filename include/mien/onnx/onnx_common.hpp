@@ -62,45 +62,38 @@ inline std::int64_t element_count(const ::onnx::TensorProto& proto) {
   return n;
 }
 
-// A float tensor's values, from raw_data or float_data; `what` names it in errors.
-inline std::vector<float> float_values(const ::onnx::TensorProto& proto, const std::string& what) {
-  if (proto.data_type() != ::onnx::TensorProto::FLOAT)
-    throw InvalidArgument(what + ": expected a float tensor, got ONNX data type " + std::to_string(proto.data_type()));
+// A tensor's values of element type V (ONNX type `type`), from raw_data or from its typed field `typed`
+// (float_data, int64_data); `what` names it in errors.
+template <class V, class Repeated>
+std::vector<V> tensor_values(const ::onnx::TensorProto& proto, const std::string& what, int type, const char* type_name,
+                             const Repeated& typed) {
+  if (proto.data_type() != type)
+    throw InvalidArgument(what + ": expected " + type_name + " tensor, got ONNX data type " +
+                          std::to_string(proto.data_type()));
   if (proto.data_location() == ::onnx::TensorProto::EXTERNAL)
     throw InvalidArgument(what + ": tensors stored in external files are not read; save the model with its weights inside");
   const std::int64_t n = element_count(proto);
-  std::vector<float> values(static_cast<std::size_t>(n));
+  std::vector<V> values(static_cast<std::size_t>(n));
   if (proto.has_raw_data()) {
-    if (proto.raw_data().size() != values.size() * sizeof(float))
+    if (proto.raw_data().size() != values.size() * sizeof(V))
       throw InvalidArgument(what + ": holds " + std::to_string(proto.raw_data().size()) + " bytes for " +
-                            std::to_string(n) + " floats");
+                            std::to_string(n) + " values of " + std::to_string(sizeof(V)) + " bytes");
     std::memcpy(values.data(), proto.raw_data().data(), proto.raw_data().size());
   } else {
-    if (proto.float_data_size() != n)
-      throw InvalidArgument(what + ": holds " + std::to_string(proto.float_data_size()) + " values for " +
-                            std::to_string(n) + " elements");
-    std::copy(proto.float_data().begin(), proto.float_data().end(), values.begin());
+    if (typed.size() != n)
+      throw InvalidArgument(what + ": holds " + std::to_string(typed.size()) + " values for " + std::to_string(n) +
+                            " elements");
+    std::copy(typed.begin(), typed.end(), values.begin());
   }
   return values;
 }
 
+inline std::vector<float> float_values(const ::onnx::TensorProto& proto, const std::string& what) {
+  return tensor_values<float>(proto, what, ::onnx::TensorProto::FLOAT, "a float", proto.float_data());
+}
+
 inline std::vector<std::int64_t> int64_values(const ::onnx::TensorProto& proto, const std::string& what) {
-  if (proto.data_type() != ::onnx::TensorProto::INT64)
-    throw InvalidArgument(what + ": expected an int64 tensor, got ONNX data type " + std::to_string(proto.data_type()));
-  const std::int64_t n = element_count(proto);
-  std::vector<std::int64_t> values(static_cast<std::size_t>(n));
-  if (proto.has_raw_data()) {
-    if (proto.raw_data().size() != values.size() * sizeof(std::int64_t))
-      throw InvalidArgument(what + ": holds " + std::to_string(proto.raw_data().size()) + " bytes for " +
-                            std::to_string(n) + " int64 values");
-    std::memcpy(values.data(), proto.raw_data().data(), proto.raw_data().size());
-  } else {
-    if (proto.int64_data_size() != n)
-      throw InvalidArgument(what + ": holds " + std::to_string(proto.int64_data_size()) + " values for " +
-                            std::to_string(n) + " elements");
-    std::copy(proto.int64_data().begin(), proto.int64_data().end(), values.begin());
-  }
-  return values;
+  return tensor_values<std::int64_t>(proto, what, ::onnx::TensorProto::INT64, "an int64", proto.int64_data());
 }
 
 // ONNX's own checker, with its complaint as mien's error.

@@ -454,14 +454,14 @@ class GraphReader {
             !all_equal(ints_attr(*n, "dilations"), 1) || n->output_size() > 1)
           refuse(*n, "mien's MaxPool2D has a square window, stride = window, no padding and no index output");
         specs.push_back({{"type", "MaxPool2D"}, {"window", k[0]}});
-      } else if (bool flat_mean = false; global_mean(*n, &flat_mean) && flat_mean) {
+      } else if (bool flat_mean = false; global_mean(*n, &flat_mean)) {
+        if (!flat_mean) {  // [N, C, 1, 1]: the Flatten after it belongs to the layer
+          const auto* flat = sole_consumer(n->output(0));
+          if (!flat || !flattens(*flat) || n->output(0) == to)
+            refuse(*n, "mien's GlobalAvgPool gives [N, C]: a Flatten (or Reshape to [N, C]) must follow it");
+          n = flat;
+        }
         specs.push_back({{"type", "GlobalAvgPool"}});
-      } else if (global_mean(*n)) {
-        const auto* flat = sole_consumer(n->output(0));
-        if (!flat || !flattens(*flat) || n->output(0) == to)
-          refuse(*n, "mien's GlobalAvgPool gives [N, C]: a Flatten (or Reshape to [N, C]) must follow it");
-        specs.push_back({{"type", "GlobalAvgPool"}});
-        n = flat;
       } else if (flattens(*n)) {
         specs.push_back({{"type", "Flatten"}});
       } else if (op == "Dropout" || op == "Identity") {
@@ -492,7 +492,8 @@ inline std::string metadata(const ::onnx::ModelProto& model, const std::string& 
 
 }  // namespace onnx_format
 
-// A mien Net and its ModelInfo from a parsed ONNX model (see the top of this file). `what` names it in errors.
+// A mien Net, on ctx's device, and its ModelInfo from a parsed ONNX model (see the top of this file). `what`
+// names it in errors.
 inline std::pair<std::unique_ptr<Model<float>>, ModelInfo> import_onnx(Context& ctx, const ::onnx::ModelProto& proto,
                                                                         const std::string& what) {
   namespace of = onnx_format;
@@ -526,7 +527,7 @@ inline std::pair<std::unique_ptr<Model<float>>, ModelInfo> import_onnx(Context& 
                             "model " + std::to_string(refs.size()));
     for (std::size_t i = 0; i < refs.size(); ++i) {
       Tensor<float>& t = *refs[i].value;
-      if (static_cast<std::int64_t>(values[i].size()) != t.numel())
+      if (values[i].size() != t.numel())
         throw InvalidArgument(what + ": '" + refs[i].name + "' needs " + std::to_string(t.numel()) + " values, the graph's tensor has " +
                               std::to_string(values[i].size()));
       t = Tensor<float>::from_vector(t.shape(), values[i]).to(t.device());
@@ -556,6 +557,7 @@ inline std::pair<std::unique_ptr<Model<float>>, ModelInfo> import_onnx(Context& 
   if (static_cast<std::int64_t>(info.class_names.size()) != classes)
     throw InvalidArgument(what + ": names " + std::to_string(info.class_names.size()) + " classes for " +
                           std::to_string(classes) + " outputs");
+  net->to(ctx.device());
   return {std::move(net), info};
 }
 
