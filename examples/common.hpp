@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <mien/train.hpp>
 #ifdef MIEN_WITH_ONNX
 #include <mien/onnx/onnx_import.hpp>
@@ -83,6 +84,34 @@ inline std::pair<std::unique_ptr<mien::Model<float>>, mien::ModelInfo> load_mode
 #endif
   }
   return mien::load_model(ctx, path);
+}
+
+// The --checkpoint files (the bundled model when none is given) as one model: several are an Ensemble, which
+// averages their probabilities. Returns the model, its info, and the files' names for the report.
+struct LoadedModel {
+  std::unique_ptr<mien::Model<float>> model;
+  mien::ModelInfo info;
+  std::string name;  // "a.ckpt" or "a.ckpt + b.ckpt"
+};
+
+inline LoadedModel load_models(mien::Context& ctx, std::vector<std::string> paths) {
+  if (paths.empty()) paths.push_back(checkpoint_or_bundled(""));
+  std::vector<std::pair<std::unique_ptr<mien::Model<float>>, mien::ModelInfo>> loaded;
+  std::string name;
+  for (const std::string& p : paths) {
+    loaded.push_back(load_model_file(ctx, p));
+    name += (name.empty() ? "" : " + ") + p;
+  }
+  auto [model, info] = mien::ensemble_of(std::move(loaded), paths);
+  return {std::move(model), std::move(info), name};
+}
+
+// The --checkpoint option of the programs that run a model: repeatable, one file per occurrence.
+inline CLI::Option* add_checkpoint_option(CLI::App& app, std::vector<std::string>& checkpoints) {
+  return app.add_option("--checkpoint", checkpoints, "checkpoint written by train_fer, or an .onnx model; give it "
+                        "again to average several models (an ensemble). Default: the bundled model, models/README.md")
+      ->allow_extra_args(false)
+      ->check(CLI::ExistingFile);
 }
 
 // Parses --device and fails at once, before any data is loaded, when the device cannot be used.

@@ -16,14 +16,14 @@
 namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
-  std::string checkpoint, data_path, out, device = "cpu", split_name = "official", part = "test", on_bad_image = "fail";
+  std::vector<std::string> checkpoints;
+  std::string data_path, out, device = "cpu", split_name = "official", part = "test", on_bad_image = "fail";
   std::uint64_t seed = 1;
   double val_fraction = 0.1;
   int tta_shift = 0, explain = 0;
   bool drop_duplicates = false, tta = false;
   CLI::App app{"Evaluate a trained mien checkpoint on a data set (the paper's Tables 4 and 5)."};
-  app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer, or an .onnx model (default: the bundled model, models/README.md)")
-      ->check(CLI::ExistingFile);
+  examples::add_checkpoint_option(app, checkpoints);
   app.add_option("--data", data_path, "image-folder root (train/ and test/ or validation/), a labelled folder "
                  "<class>/*, or fer2013.csv")->required();
   app.add_option("--out", out, "folder for metrics.json, confusion.csv and the pictures");
@@ -48,8 +48,7 @@ int main(int argc, char** argv) {
   return examples::run_guarded([&] {
     if (explain > 0 && out.empty()) throw mien::InvalidArgument("--explain needs --out, the folder its pictures go to");
     mien::Context ctx(seed, examples::usable_device(device));
-    checkpoint = examples::checkpoint_or_bundled(checkpoint);
-    auto [model, info] = examples::load_model_file(ctx, checkpoint);
+    auto [model, info, checkpoint] = examples::load_models(ctx, checkpoints);
     mien::LoadOptions load;
     load.image_size = info.input_size();
     load.on_bad_image = on_bad_image == "skip" ? mien::OnBadInput::skip : mien::OnBadInput::fail;

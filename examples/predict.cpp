@@ -132,14 +132,14 @@ static void write_explained(const fs::path& photo, const fs::path& out, std::vec
 }
 
 int main(int argc, char** argv) {
-  std::string checkpoint, device = "cpu", annotate, explain, cascade;
+  std::vector<std::string> checkpoints;
+  std::string device = "cpu", annotate, explain, cascade;
   std::vector<std::string> inputs;
   bool json = false, tta = false, whole_image = false;
   int tta_shift = 0;
   mien::FaceCropOptions crop;
   CLI::App app{"Recognise the emotions of the faces in photos with a trained mien checkpoint."};
-  app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer, or an .onnx model (default: the bundled model, models/README.md)")
-      ->check(CLI::ExistingFile);
+  examples::add_checkpoint_option(app, checkpoints);
   app.add_option("inputs", inputs, "image files or folders")->required();
   app.add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   app.add_flag("--json", json, "print JSON instead of a table");
@@ -161,8 +161,7 @@ int main(int argc, char** argv) {
   }
   return examples::run_guarded([&] {
     mien::Context ctx(0, examples::usable_device(device));
-    checkpoint = examples::checkpoint_or_bundled(checkpoint);
-    auto [model, info] = examples::load_model_file(ctx, checkpoint);
+    auto [model, info, checkpoint] = examples::load_models(ctx, checkpoints);
     const int size = info.input_size();
     const std::vector<fs::path> files = collect_images(inputs);
     const mien::TestTimeAugmentation views{tta, tta_shift};

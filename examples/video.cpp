@@ -30,7 +30,8 @@
 namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
-  std::string input, out, checkpoint, cascade;
+  std::vector<std::string> checkpoints;
+  std::string input, out, cascade;
   bool json = false, write_video = true, progress = true;
   mien::VideoRunOptions run;
   mien::CascadeOptions detector_options;
@@ -38,8 +39,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Recognise the emotions of the faces in a video or a camera's frames."};
   app.add_option("input", input, "video file, or a camera index (0: the first camera)")->required();
   app.add_option("--out", out, "folder for annotated.avi and the timeline")->required();
-  app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer, or an .onnx model (default: the bundled model)")
-      ->check(CLI::ExistingFile);
+  examples::add_checkpoint_option(app, checkpoints);
   app.add_option("--cascade", cascade, "face detector model (OpenCV cascade XML; default: opencv-data's frontal face)")
       ->check(CLI::ExistingFile);
   app.add_option("--search-size", detector_options.max_side, "search for faces in a copy of each frame shrunk to "
@@ -69,8 +69,7 @@ int main(int argc, char** argv) {
 #endif
   return examples::run_guarded([&] {
     mien::Context ctx(0);  // the CPU: the program is built by the C++ compiler, beside OpenCV
-    checkpoint = examples::checkpoint_or_bundled(checkpoint);
-    auto [model, info] = examples::load_model_file(ctx, checkpoint);
+    auto [model, info, checkpoint] = examples::load_models(ctx, checkpoints);
     const int size = info.input_size();
     detector_options.model = cascade;
     mien::CascadeFaceDetector detector(detector_options);

@@ -2,8 +2,8 @@
 // its probabilities with those another runtime gave for the same batch (raw float32 [N, classes]): prints the
 // largest difference and exits 1 when it is above --tol. torch_onnx_twin.py writes such files for PyTorch.
 //
-//   mien_onnx_agree --model twin48_per_channel.onnx --input twin48_per_channel.input.f32 \
-//                   --expect twin48_per_channel.torch.f32 [--tol 1e-4]
+//   mien_onnx_agree --model twin48_per_channel.onnx --input twin48_per_channel.input.f32
+//                   --expect twin48_per_channel.torch.f32 [--tol 1e-4]         (one command line)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

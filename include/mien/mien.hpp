@@ -11,7 +11,6 @@
 #include "mien/layers/dropout.hpp"
 #include "mien/layers/dynamic_attention.hpp"
 #include "mien/layers/flatten.hpp"
-#include "mien/layers/gated_residual_block.hpp"
 #include "mien/layers/multi_scale_conv.hpp"
 #include "mien/layers/parallel.hpp"
 #include "mien/layers/pooling.hpp"

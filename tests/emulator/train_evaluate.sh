@@ -7,22 +7,16 @@
 #   train_evaluate.sh <train_fer (emulated)> <evaluate> <mien_itest_tool> <work folder>
 set -euo pipefail
 train_fer=$1 evaluate=$2 tool=$3 work=$4
-rm -rf "$work"
-mkdir -p "$work"
-export OMP_NUM_THREADS=2
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+source "$(dirname "$0")/../integration/common.sh"
+fresh_work "$work"
 
 "$tool" make-images "$work/data" 24 3 24
-"$train_fer" --data "$work/data" --out "$work/run" --device cuda --input-size 16 --batch 8 --epochs 2 --threads 2 \
-  --seed 4 --no-progress --attention-images 1 >"$work/train.log" 2>&1 ||
-  { cat "$work/train.log" >&2; fail "train_fer --device cuda exited with $?"; }
+run_logged "$work/train.log" "train_fer --device cuda" \
+  "$train_fer" --data "$work/data" --out "$work/run" --device cuda --input-size 16 --batch 8 --epochs 2 --threads 2 \
+  --seed 4 --no-progress --attention-images 1
 grep -q "test results (best checkpoint" "$work/train.log" || { cat "$work/train.log" >&2; fail "no test results"; }
 ls "$work/run/attention/"*.png >/dev/null 2>&1 || fail "no attention maps"
-"$evaluate" --checkpoint "$work/run/best.ckpt" --data "$work/data" --device cpu >"$work/eval.log" 2>&1 ||
-  { cat "$work/eval.log" >&2; fail "evaluate exited with $?"; }
+run_logged "$work/eval.log" evaluate "$evaluate" --checkpoint "$work/run/best.ckpt" --data "$work/data" --device cpu
 
 # "accuracy A over N samples, loss L": the same N, the loss within 1e-3, the accuracy within one sample of 21.
 result() { sed -n 's/^accuracy \([0-9.]*\) over \([0-9]*\) samples, loss \([0-9.]*\).*/\1 \2 \3/p' "$1" | tail -1; }

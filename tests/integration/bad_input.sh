@@ -5,9 +5,8 @@
 #   bad_input.sh <train_fer> <mien_itest_tool> <work folder>
 set -uo pipefail
 train_fer=$1 tool=$2 work=$3
-rm -rf "$work"
-mkdir -p "$work"
-export OMP_NUM_THREADS=2
+source "$(dirname "$0")/common.sh"
+fresh_work "$work"
 failures=0
 
 # expect <exit code> <text the message must hold> <train_fer arguments...>

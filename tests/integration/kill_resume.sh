@@ -6,10 +6,8 @@
 #   kill_resume.sh <train_fer> <mien_itest_tool> <work folder>
 set -euo pipefail
 train_fer=$1 tool=$2 work=$3
-rm -rf "$work"
-mkdir -p "$work"
-# Two OpenMP threads in both runs: the CPU kernels' sums are deterministic for a fixed thread count.
-export OMP_NUM_THREADS=2
+source "$(dirname "$0")/common.sh"  # two OpenMP threads in both runs: deterministic sums
+fresh_work "$work"
 epochs=6
 
 "$tool" make-images "$work/data" 40 4 24

@@ -6,26 +6,20 @@
 #   onnx_programs.sh <train_fer> <export_onnx> <evaluate> <predict> <mien_itest_tool> <work folder>
 set -euo pipefail
 train_fer=$1 export_onnx=$2 evaluate=$3 predict=$4 tool=$5 work=$6
-rm -rf "$work"
-mkdir -p "$work"
-export OMP_NUM_THREADS=2
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+source "$(dirname "$0")/common.sh"
+fresh_work "$work"
 
 "$tool" make-images "$work/data" 16 2 16
-"$train_fer" --data "$work/data" --out "$work/run" --input-size 16 --batch 8 --epochs 1 --threads 2 --seed 3 \
-  --no-progress --attention-images 0 >"$work/train.log" 2>&1 || { cat "$work/train.log" >&2; fail "train_fer exited with $?"; }
-"$export_onnx" --checkpoint "$work/run/best.ckpt" --out "$work/model.onnx" >"$work/export.log" 2>&1 ||
-  { cat "$work/export.log" >&2; fail "export_onnx exited with $?"; }
+run_logged "$work/train.log" train_fer \
+  "$train_fer" --data "$work/data" --out "$work/run" --input-size 16 --batch 8 --epochs 1 --threads 2 --seed 3 \
+  --no-progress --attention-images 0
+run_logged "$work/export.log" export_onnx "$export_onnx" --checkpoint "$work/run/best.ckpt" --out "$work/model.onnx"
 grep -q "input \[N, 1, 16, 16\]" "$work/export.log" || fail "export_onnx did not report the input: $(cat "$work/export.log")"
 
 # evaluate: the same accuracy and loss line from the checkpoint and from its ONNX export.
-"$evaluate" --checkpoint "$work/run/best.ckpt" --data "$work/data" >"$work/eval_ckpt.log" 2>&1 ||
-  fail "evaluate on the checkpoint exited with $?"
-"$evaluate" --checkpoint "$work/model.onnx" --data "$work/data" >"$work/eval_onnx.log" 2>&1 ||
-  { cat "$work/eval_onnx.log" >&2; fail "evaluate on the .onnx file exited with $?"; }
+run_logged "$work/eval_ckpt.log" "evaluate on the checkpoint" \
+  "$evaluate" --checkpoint "$work/run/best.ckpt" --data "$work/data"
+run_logged "$work/eval_onnx.log" "evaluate on the .onnx file" "$evaluate" --checkpoint "$work/model.onnx" --data "$work/data"
 ckpt_line=$(grep "^accuracy" "$work/eval_ckpt.log") onnx_line=$(grep "^accuracy" "$work/eval_onnx.log")
 [[ -n $ckpt_line && $ckpt_line == "$onnx_line" ]] || fail "evaluate differs: '$ckpt_line' vs '$onnx_line'"
 

@@ -172,9 +172,8 @@ ConstStridedMatrixMap<T> tile_block(const T* t, const Geometry& g, const Tile& t
 }
 
 // A single image takes im2col: the Winograd filter transform is paid per call whatever the batch, and a small map
-// is one block of tiles, one thread's work, where im2col's GEMM uses every thread. The paper network's batch-1
-// inference ran 1.9× faster at 48×48 and 1.4× at 128×128 through im2col; from batch 4 up Winograd wins
-// (docs/benchmarks.md).
+// is one block of tiles, one thread's work, where im2col's GEMM uses every thread. The figures (batch-1 inference
+// of the paper network, and where Winograd wins again) are in docs/benchmarks.md.
 inline bool winograd_batch(const Shape& x) { return x.n() >= 2; }
 
 inline bool use_winograd(const Context& ctx, const Shape& x, const Shape& w) {

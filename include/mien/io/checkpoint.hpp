@@ -1,22 +1,27 @@
 #pragma once
-// The checkpoint file format, version 1 (all integers little-endian):
+// The checkpoint file format (all integers little-endian):
 //
 //   "MIENCKPT"            8-byte magic
-//   u32 version           format version (1)
+//   u32 version           format version: 1 (float32 data) or 2 (float16 data)
 //   u64 header_bytes      length of the JSON header
-//   header                JSON: {"meta": {...}, "tensors": [{"name", "shape", "offset"}...]}
-//   data                  float32 values of every tensor, back to back, at the listed offsets (in floats)
+//   header                JSON: {"meta": {...}, "tensors": [{"name", "shape", "offset"}...]}, and in version 2
+//                         "dtype": "float16"
+//   data                  the values of every tensor, back to back, at the listed offsets (in values)
 //   u32 crc32             CRC-32 (IEEE) of every byte before it
 //
 // meta is free-form JSON owned by the caller (the trainer stores the architecture config, class names, epoch,
 // optimizer state counters, metrics). Writes are atomic: a temporary file in the same folder, fsync, rename —
 // a crash or a full disk leaves the previous checkpoint intact. Reads check magic, version, sizes and the CRC
 // before anything is used, so a truncated or corrupt file is reported, never half-loaded.
+// float16 storage (IEEE half, rounded to nearest even) halves a deployed model; it is written only when asked for,
+// so files of float32 data stay version 1 and load in every mien that reads checkpoints. Reading widens the
+// values back to float32.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -35,7 +40,10 @@
 namespace mien {
 
 constexpr char checkpoint_magic[8] = {'M', 'I', 'E', 'N', 'C', 'K', 'P', 'T'};
-constexpr std::uint32_t checkpoint_version = 1;
+constexpr std::uint32_t checkpoint_version = 1;          // float32 data
+constexpr std::uint32_t checkpoint_version_float16 = 2;  // float16 data
+
+enum class StoredAs { float32, float16 };
 
 namespace detail {
 
@@ -66,6 +74,35 @@ U get(const std::string& in, std::size_t at) {
   U value = 0;
   for (std::size_t i = 0; i < sizeof(U); ++i) value |= static_cast<U>(static_cast<unsigned char>(in[at + i])) << (8 * i);
   return value;
+}
+
+// float -> IEEE half, rounded to nearest even. The caller keeps values within half's range (|v| < 65520).
+inline std::uint16_t float_to_half(float f) {
+  std::uint32_t x;
+  std::memcpy(&x, &f, sizeof x);
+  const std::uint16_t sign = static_cast<std::uint16_t>((x >> 16) & 0x8000u);
+  const std::uint32_t magnitude = x & 0x7fffffffu;
+  if (magnitude > 0x7f800000u) return sign | 0x7e00u;                 // NaN
+  if (magnitude >= 0x477ff000u) return sign | 0x7c00u;                // infinity, and what rounds to it
+  if (magnitude < 0x38800000u)                                        // below 2^-14: a subnormal half (or 0)
+    return sign | static_cast<std::uint16_t>(std::nearbyint(std::fabs(f) * 0x1p24f));
+  std::uint32_t h = (magnitude - 0x38000000u) >> 13;                  // exponent rebiased 127 -> 15, 10 bits kept
+  const std::uint32_t dropped = magnitude & 0x1fffu;
+  if (dropped > 0x1000u || (dropped == 0x1000u && (h & 1u))) ++h;    // a carry moves into the exponent correctly
+  return sign | static_cast<std::uint16_t>(h);
+}
+
+inline float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const std::uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+  if (exponent == 0) {
+    const float v = std::ldexp(static_cast<float>(mantissa), -24);
+    return sign ? -v : v;
+  }
+  const std::uint32_t bits = sign | (exponent == 31 ? 0x7f800000u | (mantissa << 13) : ((exponent + 112) << 23) | (mantissa << 13));
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
 }
 
 // Writes bytes to path atomically: path.tmp, fsync, rename, fsync of the folder.
@@ -112,11 +149,22 @@ struct NamedTensor {
   const Tensor<float>* tensor;
 };
 
-// Writes meta and the tensors (on any device; device tensors are copied to the host first).
-inline void save_checkpoint(const std::string& path, const nlohmann::json& meta, const std::vector<NamedTensor>& tensors) {
+// Writes meta and the tensors (on any device; device tensors are copied to the host first). float16 storage refuses
+// a tensor holding a finite value beyond half's range, naming it, before anything is written.
+inline void save_checkpoint(const std::string& path, const nlohmann::json& meta, const std::vector<NamedTensor>& tensors,
+                            StoredAs storage = StoredAs::float32) {
   std::vector<std::string> names;
   for (const NamedTensor& t : tensors) names.push_back(t.name);
   check_unique_names("save_checkpoint '" + path + "'", names);
+  const bool half = storage == StoredAs::float16;
+  std::vector<std::vector<float>> values;
+  for (const NamedTensor& t : tensors) {
+    values.push_back(t.tensor->to_vector());
+    if (!half) continue;
+    for (float v : values.back())
+      check_arg(!std::isfinite(v) || std::fabs(v) < 65520.0f, "save_checkpoint", "'", path, "': tensor '", t.name,
+                "' holds ", v, ", beyond float16's range; store it as float32");
+  }
   nlohmann::json index = nlohmann::json::array();
   std::uint64_t offset = 0;
   for (const NamedTensor& t : tensors) {
@@ -125,21 +173,25 @@ inline void save_checkpoint(const std::string& path, const nlohmann::json& meta,
     index.push_back({{"name", t.name}, {"shape", shape}, {"offset", offset}});
     offset += t.tensor->numel();
   }
-  const std::string header = nlohmann::json{{"meta", meta}, {"tensors", index}}.dump();
+  nlohmann::json head{{"meta", meta}, {"tensors", index}};
+  if (half) head["dtype"] = "float16";
+  const std::string header = head.dump();
 
   std::string bytes(checkpoint_magic, sizeof(checkpoint_magic));
-  detail::put<std::uint32_t>(bytes, checkpoint_version);
+  detail::put<std::uint32_t>(bytes, half ? checkpoint_version_float16 : checkpoint_version);
   detail::put<std::uint64_t>(bytes, header.size());
   bytes += header;
-  bytes.reserve(bytes.size() + offset * sizeof(float) + 4);
-  for (const NamedTensor& t : tensors) {
-    const std::vector<float> values = t.tensor->to_vector();
-    for (float v : values) {
-      std::uint32_t bits;
-      std::memcpy(&bits, &v, sizeof bits);
-      detail::put<std::uint32_t>(bytes, bits);
+  bytes.reserve(bytes.size() + offset * (half ? 2 : sizeof(float)) + 4);
+  for (const std::vector<float>& tensor : values)
+    for (float v : tensor) {
+      if (half) {
+        detail::put<std::uint16_t>(bytes, detail::float_to_half(v));
+      } else {
+        std::uint32_t bits;
+        std::memcpy(&bits, &v, sizeof bits);
+        detail::put<std::uint32_t>(bytes, bits);
+      }
     }
-  }
   detail::put<std::uint32_t>(bytes, detail::crc32_update(0, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()));
   detail::write_file_atomically(path, bytes);
 }
@@ -166,9 +218,9 @@ inline Checkpoint read_checkpoint(const std::string& path) {
   if (bytes.size() < fixed + 4 || std::memcmp(bytes.data(), checkpoint_magic, sizeof(checkpoint_magic)) != 0)
     throw fail("not a mien checkpoint (bad magic or too short: " + std::to_string(bytes.size()) + " bytes)");
   const std::uint32_t version = detail::get<std::uint32_t>(bytes, 8);
-  if (version != checkpoint_version)
-    throw fail("format version " + std::to_string(version) + ", this mien reads version " +
-               std::to_string(checkpoint_version));
+  if (version != checkpoint_version && version != checkpoint_version_float16)
+    throw fail("format version " + std::to_string(version) + ", this mien reads versions " +
+               std::to_string(checkpoint_version) + " and " + std::to_string(checkpoint_version_float16));
   const std::uint32_t stored_crc = detail::get<std::uint32_t>(bytes, bytes.size() - 4);
   const std::uint32_t crc = detail::crc32_update(0, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size() - 4);
   if (crc != stored_crc) throw fail("checksum mismatch: the file is truncated or corrupt");
@@ -181,8 +233,12 @@ inline Checkpoint read_checkpoint(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw fail(std::string("unreadable header: ") + e.what());
   }
+  const bool half = version == checkpoint_version_float16;
+  if (half && !(header.is_object() && header.contains("dtype") && header["dtype"] == "float16"))
+    throw fail("format version 2 without \"dtype\": \"float16\" in its header");
+  const std::size_t value_bytes = half ? 2 : sizeof(float);
   const std::size_t data_begin = fixed + header_bytes;
-  const std::size_t data_floats = (bytes.size() - 4 - data_begin) / sizeof(float);
+  const std::size_t data_floats = (bytes.size() - 4 - data_begin) / value_bytes;
 
   Checkpoint ckpt;
   try {
@@ -208,8 +264,13 @@ inline Checkpoint read_checkpoint(const std::string& path) {
       const Shape shape = Shape::from_range(dims.begin(), dims.end());
       Tensor<float> t(shape);
       for (std::size_t i = 0; i < t.numel(); ++i) {
-        const std::uint32_t bits = detail::get<std::uint32_t>(bytes, data_begin + (offset + i) * sizeof(float));
-        std::memcpy(&t[i], &bits, sizeof(float));
+        const std::size_t at = data_begin + (offset + i) * value_bytes;
+        if (half) {
+          t[i] = detail::half_to_float(detail::get<std::uint16_t>(bytes, at));
+        } else {
+          const std::uint32_t bits = detail::get<std::uint32_t>(bytes, at);
+          std::memcpy(&t[i], &bits, sizeof(float));
+        }
       }
       ckpt.tensors.emplace_back(name, std::move(t));
     }

@@ -60,9 +60,6 @@ class Residual : public Layer<T> {
     if (gated_) {
       check_arg(gate_ != nullptr, "Residual", "a gated block needs its attention layer (a DynamicAttention before it "
                 "in the same sequence)");
-      check_arg(gate_->scores().shape() == Shape({s.shape().n(), s.shape().c()}), "Residual",
-                "the gate's attention scores have shape ", gate_->scores().shape(), "; the skip ", s.shape(),
-                " needs [N, C]: run the attention layer first, on a map with the skip's channels");
       skip_ = &s;
       ops::gated_add_forward(ctx, b, s, gate_->scores(), sum_);
     } else {

@@ -1,16 +1,18 @@
 #pragma once
 // build_model<T>(ctx, architecture): the network a Model's architecture() describes, with fresh weights (a
-// checkpoint's loader then fills them). The library's model types are "Net" (any network of registered layers)
-// and "PaperNet" (the paper's network from its config); ModelTypes<T>::instance().add registers a user's own
-// Model class.
+// checkpoint's loader then fills them). The library's model types are "Net" (any network of registered layers),
+// "PaperNet" (the paper's network from its config) and "Ensemble" (several models' averaged probabilities);
+// ModelTypes<T>::instance().add registers a user's own Model class.
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "mien/models/ensemble.hpp"
 #include "mien/models/model.hpp"
 #include "mien/models/net.hpp"
 #include "mien/models/paper_net.hpp"
@@ -59,6 +61,11 @@ class ModelTypes {
     });
     t.add("PaperNet", [](Context& ctx, const nlohmann::json& a) -> std::unique_ptr<Model<T>> {
       return std::make_unique<PaperNet<T>>(ctx, a.at("config").get<PaperNetConfig>());
+    });
+    t.add("Ensemble", [](Context& ctx, const nlohmann::json& a) -> std::unique_ptr<Model<T>> {
+      std::vector<std::unique_ptr<Model<T>>> members;
+      for (const auto& m : a.at("members")) members.push_back(instance().build(ctx, m));
+      return std::make_unique<Ensemble<T>>(std::move(members));
     });
     return t;
   }

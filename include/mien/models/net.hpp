@@ -66,12 +66,13 @@ class Net : public Model<T> {
     if (!root_) build(ctx, x.shape());
     check_arg(x.shape() == input_shape(x.shape().n()), "Net::forward", "input has shape ", x.shape(),
               ", the network was built for ", input_shape(x.shape().n()));
-    // Layer by layer, to keep the last NCHW output: the feature map of attention pictures and Grad-CAM.
+    // Layer by layer, to keep the last NCHW output: the feature map of attention pictures and Grad-CAM. A pooling
+    // layer's output is passed over (it only lowers the map's resolution).
     const Tensor<T>* h = &x;
     features_at_ = -1;
     for (std::size_t i = 0; i < root_->size(); ++i) {
       h = &root_->at(i).forward(ctx, *h, mode);
-      if (h->shape().rank() == 4) {
+      if (h->shape().rank() == 4 && !dynamic_cast<MaxPool2D<T>*>(&root_->at(i))) {
         features_ = h;
         features_at_ = static_cast<int>(i);
       }
@@ -100,16 +101,10 @@ class Net : public Model<T> {
     if (root_) skip_input_gradient(*root_, !needed);
   }
 
+  // A row per layer, containers opened: a parallel block's branches, then its own row (the concatenation).
   std::vector<SummaryRow> summary(std::int64_t batch = 1) override {
-    std::vector<SummaryRow> rows;
-    Shape s = input_shape(batch);
-    rows.push_back({"input", "Input", s, 0, 0});
-    for (std::size_t i = 0; i < root_->size(); ++i) {
-      Layer<T>& layer = root_->at(i);
-      const std::int64_t macs = layer.macs(s);
-      s = layer.output_shape(s);
-      rows.push_back({root_->name_at(i), layer.type(), s, layer.param_count(), macs});
-    }
+    std::vector<SummaryRow> rows{{"input", "Input", input_shape(batch), 0, 0}};
+    summarise(built_root(), "", input_shape(batch), rows);
     return rows;
   }
 
@@ -128,6 +123,21 @@ class Net : public Model<T> {
   Sequential<T>& built_root() const {
     check_arg(built(), "Net", "the network is not built yet: call build(ctx, input shape) or forward");
     return *root_;
+  }
+  static Shape summarise(Layer<T>& layer, const std::string& name, Shape in, std::vector<SummaryRow>& rows) {
+    auto child = [&](const std::string& c) { return name.empty() ? c : name + "." + c; };
+    if (auto* seq = dynamic_cast<Sequential<T>*>(&layer)) {
+      for (std::size_t i = 0; i < seq->size(); ++i) in = summarise(seq->at(i), child(seq->name_at(i)), in, rows);
+      return in;
+    }
+    const Shape out = layer.output_shape(in);
+    if (auto* par = dynamic_cast<Parallel<T>*>(&layer)) {
+      for (std::size_t i = 0; i < par->size(); ++i) summarise(par->at(i), child(par->name_at(i)), in, rows);
+      rows.push_back({name, layer.type(), out, 0, 0});  // the concatenation; the branches' rows hold the rest
+    } else {
+      rows.push_back({name, layer.type(), out, layer.param_count(), layer.macs(in)});
+    }
+    return out;
   }
   // The layer that reads the images skips its input gradient when training needs none.
   static void skip_input_gradient(Layer<T>& layer, bool skip) {

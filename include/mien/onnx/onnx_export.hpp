@@ -33,7 +33,6 @@
 #include "mien/layers/dropout.hpp"
 #include "mien/layers/dynamic_attention.hpp"
 #include "mien/layers/flatten.hpp"
-#include "mien/layers/gated_residual_block.hpp"
 #include "mien/layers/parallel.hpp"
 #include "mien/layers/pooling.hpp"
 #include "mien/layers/residual.hpp"
@@ -55,7 +54,10 @@ class GraphWriter {
   std::string model(Model<float>& model, const std::string& input) {
     shapes_[input] = model.input_shape(1);
     if (auto* net = dynamic_cast<Net<float>*>(&model)) return layer(net->layers(), "", input);
-    if (auto* paper = dynamic_cast<PaperNet<float>*>(&model)) return paper_net(*paper, input);
+    if (auto* paper = dynamic_cast<PaperNet<float>*>(&model)) {
+      rename_ = &PaperNet<float>::checkpoint_name;  // initializers named as in its checkpoints
+      return layer(paper->layers(), "", input);
+    }
     throw InvalidArgument("ONNX export: the model type '" + model.type() +
                           "' has no exporter; Net and PaperNet models export");
   }
@@ -102,7 +104,8 @@ class GraphWriter {
     a.set_type(::onnx::AttributeProto::INTS);
     for (std::int64_t x : v) a.add_ints(x);
   }
-  std::string initializer(const std::string& name, const Tensor<float>& t) {
+  std::string initializer(const std::string& path, const Tensor<float>& t) {
+    const std::string name = rename_(path);
     *graph_.add_initializer() = to_tensor_proto(name, t);
     return name;
   }
@@ -208,31 +211,11 @@ class GraphWriter {
     return r.relu() ? out(node("Relu", name, {sum})) : sum;
   }
 
-  std::string gated_block(GatedResidualBlock<float>& b, const std::string& name, const std::string& x,
-                          const DynamicAttention<float>* gate) {
-    std::string h = batchnorm(b.bn1(), join(name, "bn1"), conv(b.conv1(), join(name, "conv1"), x));
-    h = batchnorm(b.bn2(), join(name, "bn2"), conv(b.conv2(), join(name, "conv2"), h));
-    const std::string skip = gate ? times_scores(name, x, scores_of(gate, name)) : x;
-    const std::string y = out(node("Relu", name, {out(node("Add", name, {h, skip}))}));
-    shapes_[y] = shape_of(x);
-    return y;
-  }
-
   std::string scores_of(const DynamicAttention<float>* a, const std::string& name) {
     const auto it = scores_.find(a);
     if (it == scores_.end())
       throw InvalidArgument("ONNX export: the gated block '" + name + "' reads an attention layer that comes after it");
     return it->second;
-  }
-
-  std::string paper_net(PaperNet<float>& net, const std::string& input) {
-    std::string h = layer(net.streams(), "", input);
-    h = attention(net.attention(), "attention", h);
-    const bool gated = net.config().gated_skips;
-    for (std::size_t b = 0; b < net.block_count(); ++b)
-      h = gated_block(net.block(b), "block" + std::to_string(b + 1), h, gated ? &net.attention() : nullptr);
-    if (MaxPool2D<float>* pool = net.final_pool()) h = layer(*pool, "pool", h);
-    return layer(net.head(), "head", h);
   }
 
   std::string layer(Layer<float>& l, const std::string& name, const std::string& x) {
@@ -275,6 +258,7 @@ class GraphWriter {
   }
 
   ::onnx::GraphProto& graph_;
+  std::string (*rename_)(std::string) = [](std::string name) { return name; };
   std::map<std::string, bool> used_;
   std::map<const DynamicAttention<float>*, std::string> scores_;  // each attention layer's [N, C, 1, 1] scores
   std::map<std::string, Shape> shapes_;                            // the shape of each tensor (batch 1)

@@ -14,7 +14,8 @@ template <class T>
 void check_gate(const char* op, const Shape& map, const Tensor<T>& gate) {
   check_arg(map.rank() == 4, op, "feature map must be NCHW, got ", map);
   check_arg(gate.shape() == Shape({map.n(), map.c()}), op, "gate has shape ", gate.shape(), ", expected [",
-            map.n(), ", ", map.c(), "]");
+            map.n(), ", ", map.c(), "] for the map ", map,
+            " (attention scores of this forward pass, from a map with the same channels)");
 }
 
 template <class T>

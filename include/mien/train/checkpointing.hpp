@@ -112,11 +112,12 @@ inline void save_training_checkpoint(const std::string& path, Model<float>& mode
 // A model to deploy: the same format and model description, the weights and batch-norm statistics, and no
 // optimizer or training state (a third of a training checkpoint's size with Adam). `extra` records where the model
 // came from (the run, the commit, its accuracy). It loads with load_model; training cannot resume from it.
+// With StoredAs::float16 the file is half the size (format version 2; see io/checkpoint.hpp).
 inline void save_model_weights(const std::string& path, Model<float>& model, const ModelInfo& info,
-                               const nlohmann::json& extra = {}) {
+                               const nlohmann::json& extra = {}, StoredAs storage = StoredAs::float32) {
   nlohmann::json meta = model_meta(model, info, extra);
   meta["weights_only"] = true;
-  save_checkpoint(path, meta, model_tensors(model));
+  save_checkpoint(path, meta, model_tensors(model), storage);
 }
 
 inline bool is_weights_only(const Checkpoint& ckpt) { return ckpt.meta.value("weights_only", false); }
@@ -218,6 +219,29 @@ inline std::pair<std::unique_ptr<Model<float>>, ModelInfo> load_model(Context& c
   load_named(ckpt, "model.", state_tensors(*model), "checkpoint '" + path + "'");
   model->to(ctx.device());
   return {std::move(model), info};
+}
+
+// Several loaded models as one Ensemble (their probabilities averaged). They must agree on the class names and on
+// the input normalisation, since each image is prepared once for all of them; the Ensemble checks the shapes.
+inline std::pair<std::unique_ptr<Model<float>>, ModelInfo> ensemble_of(
+    std::vector<std::pair<std::unique_ptr<Model<float>>, ModelInfo>> loaded, const std::vector<std::string>& sources) {
+  check_arg(!loaded.empty() && loaded.size() == sources.size(), "ensemble_of", "needs models, one source name each");
+  if (loaded.size() == 1) return std::move(loaded[0]);
+  const ModelInfo first = loaded[0].second;
+  std::vector<std::unique_ptr<Model<float>>> members;
+  for (std::size_t k = 0; k < loaded.size(); ++k) {
+    const ModelInfo& info = loaded[k].second;
+    check_arg(info.class_names == first.class_names, "ensemble", "'", sources[k], "' has other classes than '",
+              sources[0], "'");
+    check_arg(info.pixel_mean == first.pixel_mean && info.pixel_stddev == first.pixel_stddev, "ensemble", "'",
+              sources[k], "' normalises its input with mean ", info.pixel_mean, " and stddev ", info.pixel_stddev,
+              ", '", sources[0], "' with ", first.pixel_mean, " and ", first.pixel_stddev);
+    members.push_back(std::move(loaded[k].first));
+  }
+  auto ensemble = std::make_unique<Ensemble<float>>(std::move(members));
+  ModelInfo info = first;
+  info.architecture = ensemble->architecture();
+  return {std::move(ensemble), info};
 }
 
 }  // namespace mien

@@ -18,6 +18,7 @@
 
 #include "mien/data/dataset.hpp"
 #include "mien/layers/activation.hpp"
+#include "mien/models/ensemble.hpp"
 #include "mien/models/model.hpp"
 #include "mien/train/attention_map.hpp"
 #include "mien/train/checkpointing.hpp"
@@ -36,10 +37,53 @@ struct GradCam {
 // Explains each image of `images` ([N, C, H, W], on the model's device) for classes[n], or for its predicted class
 // where classes is empty or classes[n] < 0.
 inline std::vector<GradCam> grad_cam(Context& ctx, Model<float>& model, const Tensor<float>& images,
-                                     const std::vector<int>& classes = {}) {
+                                     const std::vector<int>& classes = {});
+
+// An ensemble's map: its members' maps for the class the ensemble explains (its prediction, unless given), averaged
+// and normalised again; the probabilities are the ensemble's.
+inline std::vector<GradCam> ensemble_grad_cam(Context& ctx, Ensemble<float>& ensemble, const Tensor<float>& images,
+                                              const std::vector<int>& classes) {
+  Softmax<float> softmax;
+  const Tensor<float> probs = softmax.forward(ctx, ensemble.forward(ctx, images, Mode::infer), Mode::infer).to(Device::cpu);
+  const std::int64_t k = probs.shape()[1];
+  std::vector<GradCam> out(static_cast<std::size_t>(images.shape().n()));
+  std::vector<int> explained;
+  for (std::size_t n = 0; n < out.size(); ++n) {
+    GradCam& g = out[n];
+    g.probabilities.assign(probs.data() + n * k, probs.data() + (n + 1) * k);
+    g.predicted_class = static_cast<int>(std::max_element(g.probabilities.begin(), g.probabilities.end()) -
+                                         g.probabilities.begin());
+    g.explained_class = classes.empty() || classes[n] < 0 ? g.predicted_class : classes[n];
+    explained.push_back(g.explained_class);
+  }
+  for (std::size_t m = 0; m < ensemble.size(); ++m) {
+    const std::vector<GradCam> member = grad_cam(ctx, ensemble.member(m), images, explained);
+    for (std::size_t n = 0; n < out.size(); ++n) {
+      GradCam& g = out[n];
+      if (m == 0) {
+        g.height = member[n].height;
+        g.width = member[n].width;
+        g.map.assign(member[n].map.size(), 0.0f);
+      }
+      check_arg(member[n].map.size() == g.map.size(), "grad_cam", "the ensemble's members have feature maps of ",
+                "different sizes (", g.height, "x", g.width, " and ", member[n].height, "x", member[n].width, ")");
+      for (std::size_t i = 0; i < g.map.size(); ++i) g.map[i] += member[n].map[i];
+    }
+  }
+  for (GradCam& g : out) {
+    const float hi = g.map.empty() ? 0.0f : *std::max_element(g.map.begin(), g.map.end());
+    if (hi > 0)
+      for (float& v : g.map) v /= hi;
+  }
+  return out;
+}
+
+inline std::vector<GradCam> grad_cam(Context& ctx, Model<float>& model, const Tensor<float>& images,
+                                     const std::vector<int>& classes) {
   const std::int64_t n_images = images.shape().n();
   check_arg(classes.empty() || static_cast<std::int64_t>(classes.size()) == n_images, "grad_cam", "got ",
             classes.size(), " classes for ", n_images, " images");
+  if (auto* ensemble = dynamic_cast<Ensemble<float>*>(&model)) return ensemble_grad_cam(ctx, *ensemble, images, classes);
   const Tensor<float>& logits = model.forward(ctx, images, Mode::infer);
   check_arg(model.feature_map() != nullptr, "grad_cam", "the model (", model.type(),
             ") has no convolutional feature map to explain");
