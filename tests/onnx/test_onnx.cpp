@@ -439,6 +439,13 @@ TEST_CASE("OpenCV DNN runs mien's exports with mien's probabilities on FER2013 f
   ModelInfo literal_info = info_of(*literal);
   models.emplace_back("the paper network with paper-literal attention and plain skips",
                       std::make_pair(std::move(literal), literal_info));
+  std::vector<std::unique_ptr<Model<float>>> members;
+  members.push_back(custom_net(ctx, 48));
+  members.push_back(paper_net(ctx, "per_channel", true, 48));
+  auto ensemble = std::make_unique<Ensemble<float>>(std::move(members));
+  ModelInfo ensemble_info = info_of(*ensemble);
+  models.emplace_back("an ensemble of a custom and a paper network",
+                      std::make_pair(std::unique_ptr<Model<float>>(std::move(ensemble)), ensemble_info));
 
   for (auto& [what, entry] : models) {
     INFO(what);

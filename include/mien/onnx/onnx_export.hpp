@@ -14,6 +14,7 @@
 //                       (per_channel) or a 1×1 Conv of ones (paper_literal: one score for every channel): the
 //                       scores [N, C, 1, 1]; Resize (nearest) to the map's H × W, then Mul with the map
 //   Residual -> body + skip (identity, or a 1×1 Conv), Add, Relu; a gated skip is Mul(skip, scores) before the Add
+//   Ensemble -> each member's graph and Softmax, Add, Mul by 1/members, Log (the final Softmax gives the mean back)
 // The Resize changes no value: OpenCV DNN (4.6) multiplies only tensors of one shape or by constants, so the scores
 // are spread over the map before the Mul rather than left to broadcasting.
 // Initializers are named after the parameters ("stream3.conv1.weight"). Metadata (metadata_props): class names,
@@ -37,6 +38,7 @@
 #include "mien/layers/pooling.hpp"
 #include "mien/layers/residual.hpp"
 #include "mien/layers/sequential.hpp"
+#include "mien/models/ensemble.hpp"
 #include "mien/models/net.hpp"
 #include "mien/models/paper_net.hpp"
 #include "mien/onnx/onnx_common.hpp"
@@ -50,16 +52,30 @@ class GraphWriter {
  public:
   explicit GraphWriter(::onnx::GraphProto& graph) : graph_(graph) {}
 
-  // The tensor the model's output comes out as, given the input tensor's name.
-  std::string model(Model<float>& model, const std::string& input) {
+  // The tensor the model's output (logits) comes out as, given the input tensor's name; `prefix` names the nodes
+  // and initializers of an ensemble's members.
+  std::string model(Model<float>& model, const std::string& input, const std::string& prefix = "") {
     shapes_[input] = model.input_shape(1);
-    if (auto* net = dynamic_cast<Net<float>*>(&model)) return layer(net->layers(), "", input);
+    if (auto* net = dynamic_cast<Net<float>*>(&model)) return layer(net->layers(), prefix, input);
     if (auto* paper = dynamic_cast<PaperNet<float>*>(&model)) {
-      rename_ = &PaperNet<float>::checkpoint_name;  // initializers named as in its checkpoints
-      return layer(paper->layers(), "", input);
+      if (prefix.empty()) rename_ = &PaperNet<float>::checkpoint_name;  // initializers named as in its checkpoints
+      return layer(paper->layers(), prefix, input);
+    }
+    if (auto* ensemble = dynamic_cast<Ensemble<float>*>(&model)) {
+      // As Ensemble::forward: the log of the members' averaged probabilities (the final Softmax undoes the Log).
+      std::string sum;
+      for (std::size_t k = 0; k < ensemble->size(); ++k) {
+        const std::string member = join(prefix, "member" + std::to_string(k + 1));
+        const std::string p = softmax(member, this->model(ensemble->member(k), input, member));
+        sum = sum.empty() ? p : out(node("Add", join(prefix, "ensemble"), {sum, p}));
+      }
+      const Tensor<float> share = Tensor<float>::filled(Shape{1}, 1.0f / static_cast<float>(ensemble->size()));
+      const std::string mean =
+          out(node("Mul", join(prefix, "ensemble"), {sum, initializer(join(prefix, "ensemble.share"), share)}));
+      return out(node("Log", join(prefix, "ensemble"), {mean}));
     }
     throw InvalidArgument("ONNX export: the model type '" + model.type() +
-                          "' has no exporter; Net and PaperNet models export");
+                          "' has no exporter; Net, PaperNet and Ensemble models export");
   }
 
  private:
