@@ -83,10 +83,10 @@ class Residual : public Layer<T> {
       gate_->add_score_gradient(ctx, dgate_);
       dskip = &dskip_;
     }
-    dx_ = body_->backward(ctx, *g);
+    const Tensor<T>& dbody = body_->backward(ctx, *g);
     const Tensor<T>& skip = projection_ ? projection_->backward(ctx, *dskip) : *dskip;
-    if (dx_.numel() == 0) return dx_;  // the body skipped its input gradient, so the model needs none
-    ops::add(ctx, dx_, skip, dx_);
+    if (dbody.numel() == 0) return dbody;  // the body skipped its input gradient, so the model needs none
+    ops::add(ctx, dbody, skip, dx_);
     return dx_;
   }
 
