@@ -40,7 +40,7 @@ namespace onnx_format {
 // built Net lists them.
 class GraphReader {
  public:
-  explicit GraphReader(const ::onnx::GraphProto& graph) : graph_(graph) {
+  explicit GraphReader(const ::onnx::GraphProto& graph) {
     for (const auto& t : graph.initializer()) constants_[t.name()] = &t;
     for (int i = 0; i < graph.node_size(); ++i) {
       const ::onnx::NodeProto& n = graph.node(i);
@@ -475,7 +475,6 @@ class GraphReader {
     return specs;
   }
 
-  const ::onnx::GraphProto& graph_;
   std::map<std::string, const ::onnx::TensorProto*> constants_;
   std::map<std::string, const ::onnx::NodeProto*> producer_;
   std::map<std::string, std::vector<const ::onnx::NodeProto*>> consumers_;
