@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -125,6 +126,17 @@ inline mien::Device usable_device(const std::string& name) {
 #endif
   }
   return device;
+}
+
+// Parses the command line. Returns the exit code when the program ends here: 0 after --help, usage_error (with
+// CLI11's message) for an unknown option or a bad value, as for an InvalidArgument raised later.
+inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+    return std::nullopt;
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? ok : usage_error;
+  }
 }
 
 // Runs main_body and maps exceptions to messages and exit codes.

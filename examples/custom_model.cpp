@@ -115,6 +115,6 @@ int main(int argc, char** argv) {
   app.add_option("--max-train", f.max_train, "use only the first N training images")->check(CLI::NonNegativeNumber);
   app.add_option("--threads", f.threads, "data loading threads (0: all cores)")->check(CLI::NonNegativeNumber);
   app.add_flag("--progress,!--no-progress", f.progress, "progress bar")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (const auto done = examples::parse_command_line(app, argc, argv)) return *done;
   return examples::run_guarded([&] { return train(f); });
 }

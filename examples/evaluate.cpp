@@ -40,11 +40,7 @@ int main(int argc, char** argv) {
   app.add_option("--on-bad-image", on_bad_image, "fail or skip")->check(CLI::IsMember({"fail", "skip"}));
   app.add_option("--explain", explain, "with --out: Grad-CAM pictures of N images across the classes "
                  "(<out>/explain/*.png and grid.png)")->check(CLI::NonNegativeNumber);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? examples::ok : examples::usage_error;
-  }
+  if (const auto done = examples::parse_command_line(app, argc, argv)) return *done;
   return examples::run_guarded([&] {
     if (explain > 0 && out.empty()) throw mien::InvalidArgument("--explain needs --out, the folder its pictures go to");
     mien::Context ctx(seed, examples::usable_device(device));

@@ -20,11 +20,7 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", checkpoint, "checkpoint written by train_fer or custom_model (default: the bundled model)")
       ->check(CLI::ExistingFile);
   app.add_option("--out", out, "the .onnx file to write")->required();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? examples::ok : examples::usage_error;
-  }
+  if (const auto done = examples::parse_command_line(app, argc, argv)) return *done;
   return examples::run_guarded([&] {
     mien::Context ctx(0);
     checkpoint = examples::checkpoint_or_bundled(checkpoint);

@@ -24,11 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "the weights-only file to write")->required();
   app.add_option("--note", note, "free text stored in the file's metadata (where the model came from)");
   app.add_flag("--half", half, "store the values as float16: half the size (checkpoint format version 2, which earlier mien builds refuse by number)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? examples::ok : examples::usage_error;
-  }
+  if (const auto done = examples::parse_command_line(app, argc, argv)) return *done;
   return examples::run_guarded([&] {
     mien::Context ctx(0);
     std::vector<std::pair<std::unique_ptr<mien::Model<float>>, mien::ModelInfo>> loaded;

@@ -154,11 +154,7 @@ int main(int argc, char** argv) {
   app.add_flag("--tta", tta, "average the image's and its mirror image's probabilities (test-time augmentation)");
   app.add_option("--tta-shift", tta_shift, "also average over the image moved by this many pixels left, right, up "
                  "and down (0: off)")->check(CLI::NonNegativeNumber);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? examples::ok : examples::usage_error;
-  }
+  if (const auto done = examples::parse_command_line(app, argc, argv)) return *done;
   return examples::run_guarded([&] {
     mien::Context ctx(0, examples::usable_device(device));
     auto [model, info, checkpoint] = examples::load_models(ctx, checkpoints);

@@ -227,11 +227,7 @@ int main(int argc, char** argv) {
   app.add_option("--tta-shift", f.tta_shift, "test: also average over the image moved by this many pixels left, right, "
                  "up and down (0: off)")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_flag("--progress,!--no-progress", f.progress, "progress bar")->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? examples::ok : examples::usage_error;
-  }
+  if (const auto done = examples::parse_command_line(app, argc, argv)) return *done;
   f.optimizer_given = app.count("--optimizer") > 0;
   if (f.scale_min > f.scale_max) {
     std::fprintf(stderr, "error: --scale-min %.3f exceeds --scale-max %.3f\n", f.scale_min, f.scale_max);

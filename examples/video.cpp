@@ -55,11 +55,7 @@ int main(int argc, char** argv) {
   app.add_flag("--video,!--no-video", write_video, "write annotated.avi")->capture_default_str();
   app.add_flag("--progress,!--no-progress", progress, "progress bar (files whose frame count is known)")
       ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? examples::ok : examples::usage_error;
-  }
+  if (const auto done = examples::parse_command_line(app, argc, argv)) return *done;
   // OpenCV's own log lines (each video back end it tries on a damaged file) would bury the one error that matters.
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
 #ifdef _OPENMP

@@ -9,6 +9,10 @@ source "$(dirname "$0")/common.sh"
 fresh_work "$work"
 
 "$tool" make-images "$work/data" 24 3 24
+status=0
+"$custom_model" --data "$work/data" --epochs 0 >"$work/flag.log" 2>&1 || status=$?
+[[ $status -eq 2 ]] || fail "custom_model --epochs 0 exited $status, not 2 (usage error) like the other programs"
+grep -q -- "--epochs" "$work/flag.log" || fail "custom_model --epochs 0: the message does not name the flag"
 run_logged "$work/train.log" custom_model \
   "$custom_model" --data "$work/data" --out "$work/run" --input-size 24 --batch 8 --epochs 2 --threads 2 --no-progress
 grep -q "parallel_4" "$work/train.log" || fail "the summary does not list the parallel block"
