@@ -143,6 +143,10 @@ TEST_CASE("mien -> ONNX -> mien keeps every weight and prediction bit for bit", 
   models.emplace_back("paper net, paper-literal attention", paper_net(ctx, "paper_literal", true));
   models.emplace_back("paper net, plain skips", paper_net(ctx, "per_channel", false));
   models.emplace_back("custom net", custom_net(ctx));
+  std::vector<std::unique_ptr<Model<float>>> members;
+  members.push_back(paper_net(ctx, "per_channel", true));
+  members.push_back(custom_net(ctx));
+  models.emplace_back("ensemble of a paper net and a custom net", std::make_unique<Ensemble<float>>(std::move(members)));
   const Tensor<float> x = random_images(5, 16, 21);
   for (auto& [what, model] : models) {
     INFO(what);
@@ -152,6 +156,7 @@ TEST_CASE("mien -> ONNX -> mien keeps every weight and prediction bit for bit", 
     CHECK(imported_info.pixel_mean == info.pixel_mean);
     CHECK(imported_info.pixel_stddev == info.pixel_stddev);
     CHECK(imported_info.input_size() == 16);
+    CHECK((imported->type() == "Ensemble") == (model->type() == "Ensemble"));
 
     auto original_params = model->params();
     auto imported_params = imported->params();
@@ -176,12 +181,32 @@ TEST_CASE("mien -> ONNX -> mien keeps every weight and prediction bit for bit", 
     REQUIRE(got.shape() == expected.shape());
     CHECK(std::memcmp(got.data(), expected.data(), got.bytes()) == 0);
 
-    // The imported network is a Net: it saves as a mien checkpoint and exports again to the same operators.
+    // The imported network is a Net (or an Ensemble of Nets): it exports again to the same operators.
     ::onnx::ModelProto again = to_onnx(*imported, imported_info);
     const ::onnx::ModelProto first = to_onnx(*model, info);
     REQUIRE(again.graph().node_size() == first.graph().node_size());
     for (int i = 0; i < first.graph().node_size(); ++i) CHECK(again.graph().node(i).op_type() == first.graph().node(i).op_type());
   }
+}
+
+TEST_CASE("An ensemble graph whose mean is not 1/members of the sum is refused", "[onnx]") {
+  Context ctx(5);
+  std::vector<std::unique_ptr<Model<float>>> members;
+  members.push_back(custom_net(ctx));
+  members.push_back(custom_net(ctx));
+  Ensemble<float> ensemble(std::move(members));
+  ::onnx::ModelProto proto = to_onnx(ensemble, info_of(ensemble));
+  bool changed = false;
+  for (auto& t : *proto.mutable_graph()->mutable_initializer())
+    if (t.name() == "ensemble.share") {
+      t.clear_raw_data();
+      t.clear_float_data();
+      t.add_float_data(1.0f);  // the sum, not the mean
+      changed = true;
+    }
+  REQUIRE(changed);
+  CHECK_THROWS_WITH(import_onnx(ctx, proto, "sum.onnx"),
+                    Catch::Contains("by 1/2") && Catch::Contains("Mul"));
 }
 
 TEST_CASE("save_onnx and load_onnx_model go through a file; damaged files and foreign operators are clear errors", "[onnx]") {
@@ -425,7 +450,7 @@ TEST_CASE("OpenCV DNN runs mien's exports with mien's probabilities on FER2013 f
   const std::filesystem::path bundled = std::filesystem::path(MIEN_SOURCE_DIR) / "models" / "fer2013-48.ckpt";
   std::vector<std::pair<std::string, std::pair<std::unique_ptr<Model<float>>, ModelInfo>>> models;
   if (std::filesystem::exists(bundled)) {
-    models.emplace_back("the bundled paper network", load_model(ctx, bundled.string()));
+    models.emplace_back("the bundled model", load_model(ctx, bundled.string()));
   } else {
     WARN("no bundled model at " << bundled.string() << "; the paper network runs with fresh weights");
     auto net = paper_net(ctx, "per_channel", true, 48);

@@ -13,11 +13,13 @@
 // and single operators map back as the exporter writes them (onnx_export.hpp): Conv (stride 1, same padding, odd
 // square kernel), Gemm, BatchNormalization (+ Relu: BatchNormReLU), Relu, Tanh, MaxPool (stride = window),
 // GlobalAveragePool + Flatten or ReduceMean over H and W, Flatten, and Dropout / Identity (skipped). A Softmax that makes the graph's output is
-// left out: mien models output logits. Anything else is refused naming the operator and the node.
+// left out: mien models output logits. An exported Ensemble (each member's graph and Softmax, Add, Mul by
+// 1/members, Log) comes back as an Ensemble of Nets. Anything else is refused naming the operator and the node.
 //
 // Class names and pixel normalisation come from a mien export's metadata; a foreign file with seven outputs gets
 // FER2013's class order (angry, disgust, fear, happy, sad, surprise, neutral) and inputs of pixel / 255.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -29,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mien/data/classes.hpp"
+#include "mien/models/ensemble.hpp"
 #include "mien/models/net.hpp"
 #include "mien/onnx/onnx_common.hpp"
 #include "mien/train/checkpointing.hpp"
@@ -62,12 +65,46 @@ class GraphReader {
   };
 
   Result read(const std::string& input, const std::string& output) {
+    result_ = Result{};
+    scores_.clear();
     std::string stop = output;
     const ::onnx::NodeProto* last = producer(output);
     if (last && last->op_type() == "Softmax") stop = last->input(0);  // probabilities: the model ends at the logits
     result_.specs = chain(input, stop);
     if (result_.specs.empty()) throw InvalidArgument("ONNX import: the graph has no layers between its input and output");
     return std::move(result_);
+  }
+
+  // Where the graph is an exported Ensemble (each member's graph and Softmax, Adds, Mul by 1/members, Log, then the
+  // output's Softmax), the tensors holding the members' logits, in member order; empty for any other graph.
+  std::vector<std::string> ensemble_members(const std::string& output) const {
+    const ::onnx::NodeProto* n = producer(output);
+    if (n && n->op_type() == "Softmax") n = producer(n->input(0));
+    if (!n || n->op_type() != "Log") return {};
+    const ::onnx::NodeProto* mul = producer(n->input(0));
+    if (!mul || mul->op_type() != "Mul" || mul->input_size() != 2) return {};
+    const int share = constant(mul->input(1)) ? 1 : constant(mul->input(0)) ? 0 : -1;
+    if (share < 0) return {};
+    std::vector<std::string> logits;
+    std::vector<std::string> todo{mul->input(1 - share)};  // the sum of the members' probabilities, read left first
+    while (!todo.empty()) {
+      const ::onnx::NodeProto* p = producer(todo.back());
+      todo.pop_back();
+      if (p && p->op_type() == "Add" && p->input_size() == 2) {
+        todo.push_back(p->input(1));
+        todo.push_back(p->input(0));
+      } else if (p && p->op_type() == "Softmax") {
+        logits.push_back(p->input(0));
+      } else {
+        return {};
+      }
+    }
+    if (logits.size() < 2) return {};
+    const std::vector<float> k = float_values(*constant(mul->input(share)), mul->name() + " input " + std::to_string(share));
+    if (k.size() != 1 || std::abs(k[0] * static_cast<float>(logits.size()) - 1.0f) > 1e-5f)
+      refuse(*mul, "an ensemble's mean multiplies the sum of its " + std::to_string(logits.size()) +
+                       " members' probabilities by 1/" + std::to_string(logits.size()));
+    return logits;
   }
 
  private:
@@ -491,8 +528,8 @@ inline std::string metadata(const ::onnx::ModelProto& model, const std::string& 
 
 }  // namespace onnx_format
 
-// A mien Net, on ctx's device, and its ModelInfo from a parsed ONNX model (see the top of this file). `what`
-// names it in errors.
+// A mien Net (or an Ensemble of Nets), on ctx's device, and its ModelInfo from a parsed ONNX model (see the top of
+// this file). `what` names it in errors.
 inline std::pair<std::unique_ptr<Model<float>>, ModelInfo> import_onnx(Context& ctx, const ::onnx::ModelProto& proto,
                                                                         const std::string& what) {
   namespace of = onnx_format;
@@ -516,10 +553,6 @@ inline std::pair<std::unique_ptr<Model<float>>, ModelInfo> import_onnx(Context& 
     chw.push_back(dims[i].dim_value());
   }
 
-  of::GraphReader reader(graph);
-  of::GraphReader::Result read = reader.read(inputs[0]->name(), graph.output(0).name());
-  auto net = std::make_unique<Net<float>>(read.specs);
-  net->build(ctx, Shape{chw[0], chw[1], chw[2]});
   auto place = [&](auto refs, std::vector<std::vector<float>>& values, const char* kind) {
     if (refs.size() != values.size())
       throw InvalidArgument(what + ": the graph holds " + std::to_string(values.size()) + " " + kind + " tensors, its mien " +
@@ -532,8 +565,21 @@ inline std::pair<std::unique_ptr<Model<float>>, ModelInfo> import_onnx(Context& 
       t = Tensor<float>::from_vector(t.shape(), values[i]).to(t.device());
     }
   };
-  place(net->params(), read.params, "parameter");
-  place(net->buffers(), read.buffers, "buffer");
+  of::GraphReader reader(graph);
+  std::vector<std::string> ends = reader.ensemble_members(graph.output(0).name());
+  const bool ensemble = !ends.empty();
+  if (!ensemble) ends.push_back(graph.output(0).name());
+  std::vector<std::unique_ptr<Model<float>>> members;
+  for (const std::string& end : ends) {
+    of::GraphReader::Result read = reader.read(inputs[0]->name(), end);
+    auto net = std::make_unique<Net<float>>(read.specs);
+    net->build(ctx, Shape{chw[0], chw[1], chw[2]});
+    place(net->params(), read.params, "parameter");
+    place(net->buffers(), read.buffers, "buffer");
+    members.push_back(std::move(net));
+  }
+  std::unique_ptr<Model<float>> net =
+      ensemble ? std::make_unique<Ensemble<float>>(std::move(members)) : std::move(members.front());
 
   ModelInfo info;
   info.architecture = net->architecture();
