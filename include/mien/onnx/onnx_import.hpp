@@ -578,12 +578,12 @@ inline std::pair<std::unique_ptr<Model<float>>, ModelInfo> import_onnx(Context& 
     place(net->buffers(), read.buffers, "buffer");
     members.push_back(std::move(net));
   }
-  std::unique_ptr<Model<float>> net =
+  std::unique_ptr<Model<float>> model =
       ensemble ? std::make_unique<Ensemble<float>>(std::move(members)) : std::move(members.front());
 
   ModelInfo info;
-  info.architecture = net->architecture();
-  const std::int64_t classes = net->output_shape(net->input_shape(1))[1];
+  info.architecture = model->architecture();
+  const std::int64_t classes = model->output_shape(model->input_shape(1))[1];
   try {
     const std::string names = of::metadata(proto, of::key_class_names);
     if (!names.empty()) {
@@ -602,8 +602,8 @@ inline std::pair<std::unique_ptr<Model<float>>, ModelInfo> import_onnx(Context& 
   if (static_cast<std::int64_t>(info.class_names.size()) != classes)
     throw InvalidArgument(what + ": names " + std::to_string(info.class_names.size()) + " classes for " +
                           std::to_string(classes) + " outputs");
-  net->to(ctx.device());
-  return {std::move(net), info};
+  model->to(ctx.device());
+  return {std::move(model), info};
 }
 
 // Reads an ONNX file (see import_onnx). A file that is not an ONNX model, or is cut short, is an IoError.
