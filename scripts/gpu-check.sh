@@ -155,7 +155,7 @@ generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 [ -f "$build/CMakeCache.txt" ] && ! grep -q "CMAKE_GENERATOR:INTERNAL=${generator[1]:-Unix Makefiles}" "$build/CMakeCache.txt" &&
   rm -rf "$build"
-configure=(cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DMIEN_CUDA=ON -DMIEN_BUILD_TESTS=ON
+configure=(cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DMIEN_CUDA=ON -DMIEN_CUDA_DEVICE_PROGRAMS=ON -DMIEN_BUILD_TESTS=ON
   -DMIEN_BUILD_BENCHMARKS=ON -DMIEN_BUILD_EXAMPLES=$examples -DCMAKE_CUDA_ARCHITECTURES=90
   -DMIEN_CUDA_EMULATOR=OFF)  # the emulator is for machines without a GPU
 [ -n "$prefix_path" ] && configure+=("-DCMAKE_PREFIX_PATH=$prefix_path")
