@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mien/layers/layer.hpp"
+#include "mien/layers/named_children.hpp"
 #include "mien/ops/concat.hpp"
 #include "mien/ops/elementwise.hpp"
 
@@ -19,26 +20,22 @@ class Parallel : public Layer<T> {
  public:
   // Adds a branch under a name (its parameters' prefix); names must be unique.
   Layer<T>& add(std::string name, std::unique_ptr<Layer<T>> branch) {
-    check_arg(!name.empty(), "Parallel::add", "a branch needs a name");
-    for (const auto& b : branches_)
-      check_arg(b.name != name, "Parallel::add", "the name '", name, "' is already taken by another branch");
-    branches_.push_back({std::move(name), std::move(branch)});
-    return *branches_.back().layer;
+    return branches_.add("Parallel::add", "branch", std::move(name), std::move(branch));
   }
 
   std::string type() const override { return "Parallel"; }
   std::size_t size() const { return branches_.size(); }
-  Layer<T>& at(std::size_t i) { return *branches_[i].layer; }
-  const std::string& name_at(std::size_t i) const { return branches_[i].name; }
+  Layer<T>& at(std::size_t i) { return branches_.at(i); }
+  const std::string& name_at(std::size_t i) const { return branches_.name_at(i); }
 
   Shape output_shape(const Shape& input) const override {
     check_arg(!branches_.empty(), "Parallel", "no branches");
-    Shape out = branches_[0].layer->output_shape(input);
-    check_arg(out.rank() == 4, "Parallel", "branches must give NCHW maps, '", branches_[0].name, "' gives ", out);
+    Shape out = branches_.at(0).output_shape(input);
+    check_arg(out.rank() == 4, "Parallel", "branches must give NCHW maps, '", branches_.name_at(0), "' gives ", out);
     for (std::size_t i = 1; i < branches_.size(); ++i) {
-      const Shape s = branches_[i].layer->output_shape(input);
+      const Shape s = branches_.at(i).output_shape(input);
       check_arg(s.rank() == 4 && s.n() == out.n() && s.h() == out.h() && s.w() == out.w(), "Parallel", "branch '",
-                branches_[i].name, "' gives ", s, ", branch '", branches_[0].name, "' ", out,
+                branches_.name_at(i), "' gives ", s, ", branch '", branches_.name_at(0), "' ", out,
                 ": only the channel counts may differ");
       out = Shape{out.n(), out.c() + s.c(), out.h(), out.w()};
     }
@@ -49,10 +46,10 @@ class Parallel : public Layer<T> {
     output_shape(x.shape());
     channels_.clear();
     merged_.resize(branches_.size() > 1 ? branches_.size() - 1 : 0);
-    const Tensor<T>* h = &branches_[0].layer->forward(ctx, x, mode);
+    const Tensor<T>* h = &branches_.at(0).forward(ctx, x, mode);
     channels_.push_back(h->shape().c());
     for (std::size_t i = 1; i < branches_.size(); ++i) {
-      const Tensor<T>& b = branches_[i].layer->forward(ctx, x, mode);
+      const Tensor<T>& b = branches_.at(i).forward(ctx, x, mode);
       channels_.push_back(b.shape().c());
       ops::concat_channels_forward(ctx, *h, b, merged_[i - 1]);
       h = &merged_[i - 1];
@@ -74,7 +71,7 @@ class Parallel : public Layer<T> {
     if (branches_.size() == 1) grads_[0] = dy;
     bool have = false;
     for (std::size_t i = 0; i < branches_.size(); ++i) {
-      const Tensor<T>& d = branches_[i].layer->backward(ctx, grads_[i]);
+      const Tensor<T>& d = branches_.at(i).backward(ctx, grads_[i]);
       if (d.numel() == 0) continue;  // a branch told to skip its input gradient
       if (have) {
         ops::add(ctx, dx_, d, dx_);
@@ -87,31 +84,17 @@ class Parallel : public Layer<T> {
     return dx_;
   }
 
-  std::vector<ParamRef<T>> params() override {
-    std::vector<ParamRef<T>> out;
-    for (auto& b : branches_) append(out, prefixed(b.name, b.layer->params()));
-    return out;
-  }
-  std::vector<BufferRef<T>> buffers() override {
-    std::vector<BufferRef<T>> out;
-    for (auto& b : branches_) append(out, prefixed(b.name, b.layer->buffers()));
-    return out;
-  }
-  void to(Device device) override {
-    for (auto& b : branches_) b.layer->to(device);
-  }
+  std::vector<ParamRef<T>> params() override { return branches_.params(); }
+  std::vector<BufferRef<T>> buffers() override { return branches_.buffers(); }
+  void to(Device device) override { branches_.to(device); }
   std::int64_t macs(const Shape& input) const override {
     std::int64_t total = 0;
-    for (const auto& b : branches_) total += b.layer->macs(input);
+    for (std::size_t i = 0; i < branches_.size(); ++i) total += branches_.at(i).macs(input);
     return total;
   }
 
  private:
-  struct Branch {
-    std::string name;
-    std::unique_ptr<Layer<T>> layer;
-  };
-  std::vector<Branch> branches_;
+  NamedChildren<T> branches_;
   std::vector<std::int64_t> channels_;
   std::vector<Tensor<T>> merged_, grads_;
   Tensor<T> dx_;
