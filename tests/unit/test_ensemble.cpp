@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "mien/layers/activation.hpp"
@@ -23,6 +24,16 @@ std::unique_ptr<Model<float>> small_net(Context& ctx, std::int64_t classes = 3, 
                                                                  nn::flatten(), nn::dense(classes)});
   net->build(ctx, Shape{1, side, side});
   return net;
+}
+
+using Loaded = std::vector<std::pair<std::unique_ptr<Model<float>>, ModelInfo>>;
+
+// Two small networks with their infos, as load_model hands them to ensemble_of.
+Loaded two_loaded(Context& ctx, const ModelInfo& a, const ModelInfo& b) {
+  Loaded loaded;
+  loaded.emplace_back(small_net(ctx), a);
+  loaded.emplace_back(small_net(ctx), b);
+  return loaded;
 }
 
 Tensor<float> images(std::int64_t n, std::int64_t side = 8) {
@@ -78,10 +89,7 @@ TEST_CASE("An ensemble refuses members that read or answer differently", "[ensem
   a.class_names = {"x", "y", "z"};
   b = a;
   b.pixel_mean = 0.5f;
-  std::vector<std::pair<std::unique_ptr<Model<float>>, ModelInfo>> loaded;
-  loaded.emplace_back(small_net(ctx), a);
-  loaded.emplace_back(small_net(ctx), b);
-  CHECK_THROWS_WITH(ensemble_of(std::move(loaded), {"a.ckpt", "b.ckpt"}),
+  CHECK_THROWS_WITH(ensemble_of(two_loaded(ctx, a, b), {"a.ckpt", "b.ckpt"}),
                     Catch::Contains("'b.ckpt' normalises its input"));
 
   // Statistics of two splits of FER2013's train folder (seeds 1 and 2): 0.08 gray levels apart, accepted with the
@@ -91,17 +99,11 @@ TEST_CASE("An ensemble refuses members that read or answer differently", "[ensem
   b.pixel_mean = 0.50749f;
   b.pixel_stddev = 0.255267f;
   CHECK(normalisation_gap(a, b) == Approx(0.076).margin(0.002));
-  std::vector<std::pair<std::unique_ptr<Model<float>>, ModelInfo>> splits;
-  splits.emplace_back(small_net(ctx), a);
-  splits.emplace_back(small_net(ctx), b);
-  auto [joined, joined_info] = ensemble_of(std::move(splits), {"a.ckpt", "b.ckpt"});
+  auto [joined, joined_info] = ensemble_of(two_loaded(ctx, a, b), {"a.ckpt", "b.ckpt"});
   CHECK(joined_info.pixel_mean == a.pixel_mean);
   CHECK(joined_info.pixel_stddev == a.pixel_stddev);
   b.pixel_mean = a.pixel_mean + 1.0f / 255.0f;
-  std::vector<std::pair<std::unique_ptr<Model<float>>, ModelInfo>> apart;
-  apart.emplace_back(small_net(ctx), a);
-  apart.emplace_back(small_net(ctx), b);
-  CHECK_THROWS_WITH(ensemble_of(std::move(apart), {"a.ckpt", "b.ckpt"}), Catch::Contains("gray levels off"));
+  CHECK_THROWS_WITH(ensemble_of(two_loaded(ctx, a, b), {"a.ckpt", "b.ckpt"}), Catch::Contains("gray levels off"));
 }
 
 TEST_CASE("An ensemble saved as float16 weights loads back as the same ensemble", "[ensemble][checkpoint]") {
@@ -109,10 +111,7 @@ TEST_CASE("An ensemble saved as float16 weights loads back as the same ensemble"
   Context ctx(7);
   ModelInfo info;
   info.class_names = {"x", "y", "z"};
-  std::vector<std::pair<std::unique_ptr<Model<float>>, ModelInfo>> loaded;
-  loaded.emplace_back(small_net(ctx), info);
-  loaded.emplace_back(small_net(ctx), info);
-  auto [model, ensemble_info] = ensemble_of(std::move(loaded), {"a", "b"});
+  auto [model, ensemble_info] = ensemble_of(two_loaded(ctx, info, info), {"a", "b"});
   CHECK(ensemble_info.architecture["type"] == "Ensemble");
   const Tensor<float> x = images(5);
   const Tensor<float> expected = probabilities(ctx, *model, x);
